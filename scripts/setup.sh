@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs everything czoo needs to build, test and benchmark on Debian 12:
+# Debian packages by name, and the PyPI packages used only as test oracles
+# (into .venv, which sees the system's python3-torch/python3-onnx).
+# Idempotent: does nothing when all is present; runs `apt-get update` only
+# when a package is missing. Non-interactive.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Build, test and fuzz tools, and the libraries czoo links against.
+debian_packages=(
+  build-essential cmake pkg-config
+  clang libclang-rt-14-dev          # libFuzzer + sanitizers for the fuzz targets
+  valgrind
+  libyaml-dev                       # YAML config parser
+  libcmocka-dev                     # unit test framework
+  python3 python3-venv python3-yaml # CLI tests and the config-load benchmark peer
+  dataset-fashion-mnist             # the demo's real data, no download at run time
+)
+
+# PyPI packages for test oracles only (none needed yet; later issues add
+# onnxruntime, timm, tensorboard here).
+pypi_packages=()
+
+missing=()
+for p in "${debian_packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null; then sudo=(sudo); else
+      echo "setup: error: need root (or sudo) to install: ${missing[*]}" >&2; exit 1
+    fi
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ((${#pypi_packages[@]})); then
+  venv="$here/.venv"
+  if [ ! -x "$venv/bin/python3" ]; then
+    echo "setup: creating $venv (with system site packages)"
+    /usr/bin/python3 -m venv --system-site-packages "$venv"
+  fi
+  need=()
+  for p in "${pypi_packages[@]}"; do
+    name=${p%%[=<>]*}
+    "$venv/bin/python3" -m pip show -q "$name" >/dev/null 2>&1 || need+=("$p")
+  done
+  if ((${#need[@]})); then
+    echo "setup: installing PyPI oracle packages: ${need[*]}"
+    "$venv/bin/python3" -m pip install -q "${need[@]}"
+  fi
+fi

@@ -1,0 +1,94 @@
+/* Applies one Hydra override (hydra.cc "Override grammar", the subset a
+ * single config uses) to the composed YAML tree. */
+#include "config/cfg_override.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/mem.h"
+
+static bool valid_key(const char *key) {
+  if (!*key || *key == '.') return false;
+  for (const char *p = key; *p; p++) {
+    if (*p == '.' && (p[1] == '.' || p[1] == '\0')) return false;
+    if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.') return false;
+  }
+  return true;
+}
+
+/* The map that holds the last component of key, creating sections on the
+ * way when create is set. */
+static cz_err *parent_map(cz_ynode *root, const char *key, bool create, const char *src,
+                          cz_ynode **out, const char **leaf) {
+  cz_ynode *map = root;
+  const char *p = key;
+  for (const char *dot; (dot = strchr(p, '.')); p = dot + 1) {
+    char *part = cz_xstrndup(p, (size_t)(dot - p));
+    cz_yentry *e = cz_ymap_find(map, part);
+    if (!e || cz_ynode_is_null(e->val)) {
+      if (!create) {
+        free(part);
+        *out = NULL;
+        return NULL;
+      }
+      cz_ynode *sec = cz_ynode_new_map(src);
+      cz_ymap_set(map, part, sec);
+      e = cz_ymap_find(map, part);
+    }
+    if (e->val->kind != CZ_Y_MAP) {
+      cz_err *err = cz_err_new(CZ_EXIT_USAGE, "%s: %.*s is a value, not a section; cannot set %s",
+                               src, (int)(dot - key), key, key);
+      free(part);
+      return err;
+    }
+    map = e->val;
+    free(part);
+  }
+  *out = map;
+  *leaf = p;
+  return NULL;
+}
+
+cz_err *cz_override_apply(cz_ynode *root, const char *override) {
+  char *src = cz_asprintf("command line '%s'", override);
+  const char *s = override;
+  enum { SET, ADD, FORCE, REMOVE } op = SET;
+  if (strncmp(s, "++", 2) == 0) { op = FORCE; s += 2; }
+  else if (*s == '+') { op = ADD; s++; }
+  else if (*s == '~') { op = REMOVE; s++; }
+  const char *eq = strchr(s, '=');
+  cz_err *err = NULL;
+  char *key = eq ? cz_xstrndup(s, (size_t)(eq - s)) : cz_xstrdup(s);
+  if ((!eq && op != REMOVE) || !valid_key(key)) {
+    err = cz_err_new(CZ_EXIT_USAGE, "%s: expected key=value, +key=value, ++key=value or ~key "
+                     "(key as section.name)", src);
+    goto done;
+  }
+  cz_ynode *map = NULL;
+  const char *leaf = NULL;
+  if ((err = parent_map(root, key, op != REMOVE, src, &map, &leaf))) goto done;
+  cz_yentry *existing = map ? cz_ymap_find(map, leaf) : NULL;
+  if (op == REMOVE) {
+    if (!existing) {
+      err = cz_err_new(CZ_EXIT_USAGE, "%s: cannot remove %s: it is not in the config", src, key);
+    } else {
+      cz_ymap_remove(map, leaf);
+    }
+    goto done;
+  }
+  if (op == ADD && existing) {
+    err = cz_err_new(CZ_EXIT_USAGE, "%s: %s is already in the config; use %s=... to change it",
+                     src, key, key);
+    goto done;
+  }
+  cz_ynode *val;
+  const char *text = eq + 1;
+  if ((err = cz_yaml_load_string(text, strlen(text), src, false, &val))) goto done;
+  cz_ymap_set(map, leaf, val);
+done:
+  free(key);
+  free(src);
+  return err;
+}

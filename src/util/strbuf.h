@@ -1,0 +1,24 @@
+/* A growable, always NUL-terminated string. */
+#ifndef CZ_UTIL_STRBUF_H
+#define CZ_UTIL_STRBUF_H
+
+#include <stddef.h>
+
+typedef struct {
+  char *data; /* owned; "" until something is appended */
+  size_t len;
+  size_t cap;
+} cz_strbuf;
+
+void cz_sb_init(cz_strbuf *sb);
+void cz_sb_free(cz_strbuf *sb);
+void cz_sb_clear(cz_strbuf *sb);
+void cz_sb_putc(cz_strbuf *sb, char c);
+void cz_sb_append(cz_strbuf *sb, const char *s);
+void cz_sb_appendn(cz_strbuf *sb, const char *s, size_t n);
+void cz_sb_printf(cz_strbuf *sb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Hands the buffer to the caller (who frees it) and resets sb. */
+char *cz_sb_take(cz_strbuf *sb);
+
+#endif
