@@ -23,11 +23,15 @@ void cz_sb_free(cz_strbuf *sb) {
 
 void cz_sb_clear(cz_strbuf *sb) {
   sb->len = 0;
-  sb->data[0] = '\0';
+  if (sb->data) sb->data[0] = '\0';
 }
 
 static void reserve(cz_strbuf *sb, size_t extra) {
-  if (sb->len + extra + 1 <= sb->cap) return;
+  if (sb->data && sb->len + extra + 1 <= sb->cap) return;
+  if (!sb->data) {
+    sb->cap = 32;
+    sb->len = 0;
+  }
   while (sb->len + extra + 1 > sb->cap) sb->cap *= 2;
   sb->data = cz_xrealloc(sb->data, sb->cap);
 }
@@ -52,7 +56,8 @@ void cz_sb_printf(cz_strbuf *sb, const char *fmt, ...) {
 }
 
 char *cz_sb_take(cz_strbuf *sb) {
-  char *s = sb->data;
-  cz_sb_init(sb);
+  char *s = sb->data ? sb->data : cz_xstrdup("");
+  sb->data = NULL;
+  sb->len = sb->cap = 0;
   return s;
 }

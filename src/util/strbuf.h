@@ -18,7 +18,8 @@ void cz_sb_append(cz_strbuf *sb, const char *s);
 void cz_sb_appendn(cz_strbuf *sb, const char *s, size_t n);
 void cz_sb_printf(cz_strbuf *sb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Hands the buffer to the caller (who frees it) and resets sb. */
+/* Hands the buffer to the caller (who frees it); sb is left empty, holding
+ * nothing, and may be appended to again or freed. */
 char *cz_sb_take(cz_strbuf *sb);
 
 #endif

@@ -1,0 +1,46 @@
+# czoo entry points. `make` builds build/czoo; `make test` runs every test
+# (optimized, then under ASan+UBSan, then the bounded fuzz run); `make demo`
+# runs the repository's user_config.yaml; `make bench` prints our figures
+# next to the peer's. Each first runs scripts/setup.sh (installs what is
+# missing, nothing otherwise).
+JOBS ?= $(shell nproc)
+BUILD := build
+ASAN_BUILD := build-asan
+FUZZ_BUILD := build-fuzz
+CTEST := ctest --output-on-failure -j$(JOBS)
+
+.PHONY: all build setup test test-release test-asan test-fuzz demo bench clean
+
+all: build
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+test: setup test-release test-asan test-fuzz
+
+test-release: build
+	cd $(BUILD) && $(CTEST)
+
+test-asan: setup
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCZOO_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j$(JOBS)
+	cd $(ASAN_BUILD) && $(CTEST) -LE valgrind
+
+test-fuzz: setup
+	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+	  -DCZOO_SANITIZE=ON -DCZOO_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_config
+	cd $(FUZZ_BUILD) && ctest --output-on-failure -R '^fuzz\.'
+
+demo: build
+	./$(BUILD)/czoo -c user_config.yaml
+
+bench: build
+	bash bench/bench_config.sh $(BUILD)/czoo
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
