@@ -116,9 +116,8 @@ static const char *home_of(const char *name) {
   return NULL;
 }
 
-static cz_err *unknown_key(const cz_yentry *e, const cz_ynode *map, const char *section,
-                           const char *path) {
-  cz_ynode where_node = *map;
+static cz_err *unknown_key(const cz_yentry *e, const char *section, const char *path) {
+  cz_ynode where_node = *e->val; /* its src: the file, or the override that added it */
   where_node.line = e->line;
   where_node.col = e->col;
   char *where = cz_node_where(&where_node);
@@ -221,7 +220,7 @@ static cz_err *bind_map(bind_ctx *b, const cz_ynode *map, const char *section) {
         free(shown);
       }
     } else {
-      err = unknown_key(e, map, section, path);
+      err = unknown_key(e, section, path);
     }
     free(path);
     if (err) return err;

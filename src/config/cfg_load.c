@@ -12,6 +12,30 @@
 #include "config/cfg_value.h"
 #include "util/mem.h"
 
+/* Defaults that interpolate (hydra.run.dir's ${now:...}) go into the tree
+ * when the user gave none, so they resolve like the user's own values. */
+static void add_interpolated_defaults(cz_ynode *root) {
+  for (size_t i = 0; i < cz_n_keys; i++) {
+    const cz_key *k = &cz_keys[i];
+    if (!k->def || !strstr(k->def, "${")) continue;
+    cz_ynode *map = root;
+    const char *p = k->path;
+    for (const char *dot; map && (dot = strchr(p, '.')); p = dot + 1) {
+      char *part = cz_xstrndup(p, (size_t)(dot - p));
+      cz_yentry *e = cz_ymap_find(map, part);
+      if (!e || cz_ynode_is_null(e->val)) {
+        cz_ymap_set(map, part, cz_ynode_new_map("built-in default"));
+        e = cz_ymap_find(map, part);
+      }
+      map = e->val->kind == CZ_Y_MAP ? e->val : NULL;
+      free(part);
+    }
+    cz_yentry *leaf = map ? cz_ymap_find(map, p) : NULL;
+    if (map && (!leaf || cz_ynode_is_null(leaf->val)))
+      cz_ymap_set(map, p, cz_ynode_new_scalar(k->def, false, "built-in default"));
+  }
+}
+
 cz_err *cz_config_load(const char *file, char *const *overrides, size_t n_overrides,
                        time_t now, cz_loaded_config *out) {
   memset(out, 0, sizeof *out);
@@ -22,6 +46,7 @@ cz_err *cz_config_load(const char *file, char *const *overrides, size_t n_overri
   cz_ynode *resolved = NULL;
   if (!err) {
     resolved = cz_ynode_clone(root);
+    add_interpolated_defaults(resolved);
     err = cz_interpolate(resolved, now);
   }
   if (!err) err = cz_config_bind(resolved, &out->cfg);

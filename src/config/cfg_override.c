@@ -51,6 +51,16 @@ static cz_err *parent_map(cz_ynode *root, const char *key, bool create, const ch
   return NULL;
 }
 
+/* Values from the command line have no line and column. */
+static void clear_position(cz_ynode *n) {
+  n->line = n->col = 0;
+  for (size_t i = 0; i < n->n_items; i++) clear_position(n->items[i]);
+  for (size_t i = 0; i < n->n_entries; i++) {
+    n->entries[i].line = n->entries[i].col = 0;
+    clear_position(n->entries[i].val);
+  }
+}
+
 cz_err *cz_override_apply(cz_ynode *root, const char *override) {
   char *src = cz_asprintf("command line '%s'", override);
   const char *s = override;
@@ -86,6 +96,7 @@ cz_err *cz_override_apply(cz_ynode *root, const char *override) {
   cz_ynode *val;
   const char *text = eq + 1;
   if ((err = cz_yaml_load_string(text, strlen(text), src, false, &val))) goto done;
+  clear_position(val);
   cz_ymap_set(map, leaf, val);
 done:
   free(key);

@@ -406,18 +406,18 @@ static bool all_scalars(const cz_ynode *n) {
   return true;
 }
 
-static bool emit_node(yaml_emitter_t *em, const cz_ynode *n) {
+static bool emit_node(yaml_emitter_t *em, const cz_ynode *n, int depth) {
   yaml_event_t ev;
   switch (n->kind) {
     case CZ_Y_SCALAR:
       return emit_scalar(em, n->text, n->tag, n->quoted);
     case CZ_Y_SEQ:
       yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
-                                           all_scalars(n) ? YAML_FLOW_SEQUENCE_STYLE
+                                           all_scalars(n) && depth > 0 ? YAML_FLOW_SEQUENCE_STYLE
                                                           : YAML_BLOCK_SEQUENCE_STYLE);
       if (!emit(em, &ev)) return false;
       for (size_t i = 0; i < n->n_items; i++)
-        if (!emit_node(em, n->items[i])) return false;
+        if (!emit_node(em, n->items[i], depth + 1)) return false;
       yaml_sequence_end_event_initialize(&ev);
       return emit(em, &ev);
     case CZ_Y_MAP:
@@ -425,7 +425,7 @@ static bool emit_node(yaml_emitter_t *em, const cz_ynode *n) {
       if (!emit(em, &ev)) return false;
       for (size_t i = 0; i < n->n_entries; i++) {
         if (!emit_scalar(em, n->entries[i].key, NULL, false)) return false;
-        if (!emit_node(em, n->entries[i].val)) return false;
+        if (!emit_node(em, n->entries[i].val, depth + 1)) return false;
       }
       yaml_mapping_end_event_initialize(&ev);
       return emit(em, &ev);
@@ -447,7 +447,7 @@ cz_err *cz_yaml_write(const cz_ynode *root, char **out_text) {
   ok = ok && emit(&em, &ev);
   yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
   ok = ok && emit(&em, &ev);
-  ok = ok && emit_node(&em, root);
+  ok = ok && emit_node(&em, root, 0);
   yaml_document_end_event_initialize(&ev, 1);
   ok = ok && emit(&em, &ev);
   yaml_stream_end_event_initialize(&ev);
