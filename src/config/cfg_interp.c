@@ -9,7 +9,7 @@
 #include "util/mem.h"
 #include "util/strbuf.h"
 
-enum { MAX_DEPTH = 16 };
+enum { MAX_DEPTH = 16, MAX_TEXT = 65536 }; /* a value referring to others may not grow past this */
 
 typedef struct {
   cz_ynode *root;
@@ -142,6 +142,7 @@ static cz_err *resolve_scalar(interp_ctx *c, cz_ynode *n, const char *path, int 
     char *val = NULL;
     err = resolve_one(c, n, path, expr, depth, &val);
     if (!err) cz_sb_append(&sb, val);
+    if (!err && sb.len > MAX_TEXT) err = fail(n, path, "interpolations make this value longer than 64 KiB");
     free(val);
     free(expr);
     p = close + 1;

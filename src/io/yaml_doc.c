@@ -13,7 +13,10 @@
 #include "util/mem.h"
 #include "util/strbuf.h"
 
-enum { MAX_DEPTH = 64, MAX_ANCHORS = 4096 };
+/* Bounds on what one config may expand to: aliases copy their anchor's
+ * subtree, so nested aliases ("billion laughs") could otherwise make a
+ * small file explode in memory. */
+enum { MAX_DEPTH = 64, MAX_ANCHORS = 4096, MAX_NODES = 200000 };
 
 bool cz_utf8_valid(const char *text, size_t len, size_t *bad_offset) {
   const unsigned char *s = (const unsigned char *)text;
@@ -152,7 +155,15 @@ typedef struct {
   char *anchor_names[MAX_ANCHORS];
   cz_ynode *anchor_nodes[MAX_ANCHORS]; /* borrowed: they live in the tree */
   size_t n_anchors;
+  size_t n_nodes; /* nodes built so far, alias copies included */
 } parse_ctx;
+
+static size_t count_nodes(const cz_ynode *n) {
+  size_t c = 1;
+  for (size_t i = 0; i < n->n_items; i++) c += count_nodes(n->items[i]);
+  for (size_t i = 0; i < n->n_entries; i++) c += count_nodes(n->entries[i].val);
+  return c;
+}
 
 static cz_err *parse_error(parse_ctx *pc) {
   yaml_parser_t *p = &pc->parser;
@@ -230,6 +241,9 @@ static cz_err *parse_collection(parse_ctx *pc, cz_ynode *n, int depth) {
 static cz_err *parse_node(parse_ctx *pc, yaml_event_t *ev, int depth, cz_ynode **out) {
   *out = NULL;
   int line = (int)ev->start_mark.line + 1, col = (int)ev->start_mark.column + 1;
+  if (++pc->n_nodes > MAX_NODES)
+    return cz_err_new(CZ_EXIT_USAGE, "%s:%d:%d: YAML document has more than %d values; "
+                      "expected a config-sized document", pc->src, line, col, MAX_NODES);
   if (depth > MAX_DEPTH)
     return cz_err_new(CZ_EXIT_USAGE, "%s:%d:%d: YAML nested more than %d levels deep",
                       pc->src, line, col, MAX_DEPTH);
@@ -238,6 +252,11 @@ static cz_err *parse_node(parse_ctx *pc, yaml_event_t *ev, int depth, cz_ynode *
       const char *name = (const char *)ev->data.alias.anchor;
       for (size_t i = pc->n_anchors; i-- > 0;) {
         if (strcmp(pc->anchor_names[i], name) == 0) {
+          pc->n_nodes += count_nodes(pc->anchor_nodes[i]);
+          if (pc->n_nodes > MAX_NODES)
+            return cz_err_new(CZ_EXIT_USAGE, "%s:%d:%d: YAML aliases expand to more than %d "
+                              "values; expected a config-sized document", pc->src, line, col,
+                              MAX_NODES);
           *out = cz_ynode_clone(pc->anchor_nodes[i]);
           (*out)->line = line;
           (*out)->col = col;

@@ -153,6 +153,14 @@ static void test_errors(void **state) {
   m = load_error("a: 1\n---\nb: 2\n");
   assert_string_equal(m, "t.yaml:2:1: several YAML documents ('---') in one file; expected one");
   free(m);
+  /* nested aliases that would expand to 10^7 values are refused */
+  m = load_error("a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                 "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+                 "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+                 "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n");
+  assert_string_equal(m, "t.yaml:6:8: YAML aliases expand to more than 200000 values; expected a "
+                         "config-sized document");
+  free(m);
   m = load_error("a: *nope\n");
   assert_non_null(strstr(m, "t.yaml:1:4:"));
   free(m);
