@@ -19,6 +19,7 @@ static int fail(cz_err *err) {
   if (cz_log_has_file()) cz_log_file_line(CZ_LOG_ERROR, cz_err_msg(err));
   fprintf(stderr, "czoo: error: %s\n", cz_err_msg(err));
   cz_err_free(err);
+  cz_log_close_file();
   return code;
 }
 
@@ -83,7 +84,7 @@ int main(int argc, char **argv) {
   }
   cz_loaded_config_free(&lc);
   cz_args_free(&args);
-  int code = err ? fail(err) : 0;
+  if (err) return fail(err);
   cz_log_close_file();
-  return code;
+  return 0;
 }

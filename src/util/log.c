@@ -11,9 +11,14 @@
 #include <time.h>
 
 #include "util/mem.h"
+#include "util/strbuf.h"
 
 static cz_log_level g_level = CZ_LOG_INFO;
 static FILE *g_file;
+/* Lines logged before the run log exists (config warnings, start-up), kept
+ * so the log still receives everything the run printed. */
+static cz_strbuf g_pending;
+enum { MAX_PENDING = 1 << 20 };
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *level_name(cz_log_level level) {
@@ -38,6 +43,11 @@ cz_err *cz_log_open_file(const char *path) {
   pthread_mutex_lock(&g_lock);
   if (g_file) fclose(g_file);
   g_file = f;
+  if (g_pending.len) {
+    fputs(g_pending.data, g_file);
+    fflush(g_file);
+  }
+  cz_sb_free(&g_pending);
   pthread_mutex_unlock(&g_lock);
   return NULL;
 }
@@ -46,18 +56,24 @@ void cz_log_close_file(void) {
   pthread_mutex_lock(&g_lock);
   if (g_file) fclose(g_file);
   g_file = NULL;
+  cz_sb_free(&g_pending);
   pthread_mutex_unlock(&g_lock);
 }
 
 /* Caller holds g_lock. Format: [2026-11-26 17:41:00,123][INFO] - message */
 static void write_file_line(cz_log_level level, const char *line) {
-  if (!g_file) return;
+  if (!g_file && g_pending.len > MAX_PENDING) return;
   struct timeval tv;
   gettimeofday(&tv, NULL);
   struct tm tm;
   localtime_r(&tv.tv_sec, &tm);
   char stamp[32];
   strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+  if (!g_file) {
+    cz_sb_printf(&g_pending, "[%s,%03d][%s] - %s\n", stamp, (int)(tv.tv_usec / 1000),
+                 level_name(level), line);
+    return;
+  }
   fprintf(g_file, "[%s,%03d][%s] - %s\n", stamp, (int)(tv.tv_usec / 1000),
           level_name(level), line);
   fflush(g_file);

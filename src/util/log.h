@@ -17,8 +17,10 @@ typedef enum {
 void cz_log_set_level(cz_log_level level);
 cz_log_level cz_log_get_level(void);
 
-/* Starts appending every logged line to path (created if absent). */
+/* Starts appending every logged line to path (created if absent), first
+ * the lines logged before it was opened. */
 cz_err *cz_log_open_file(const char *path);
+/* Closes the log file and drops lines still waiting for one. */
 void cz_log_close_file(void);
 int cz_log_has_file(void);
 
