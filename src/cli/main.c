@@ -13,6 +13,7 @@
 #include "services/svc.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/strbuf.h"
 
 static int fail(cz_err *err) {
   int code = cz_err_code(err);
@@ -47,6 +48,12 @@ static cz_err *run(const cz_args *args, const cz_loaded_config *lc) {
   cz_mode mode = (cz_mode)cfg->operation_mode.v;
   cz_info("czoo %s, config %s", CZOO_VERSION, args->config_file);
   cz_info("operation_mode: %s", cz_mode_names[mode]);
+  cz_strbuf plan;
+  cz_sb_init(&plan);
+  for (const char *const *step = cz_mode_plan(mode); *step; step++)
+    cz_sb_printf(&plan, "%s%s", plan.len ? " -> " : "", *step);
+  cz_info("steps: %s", plan.data);
+  cz_sb_free(&plan);
   cz_info("run directory: %s", dir);
   cz_svc_ctx ctx = {cfg, dir, cfg->model.model_path.set ? cz_xstrdup(cfg->model.model_path.v) : NULL,
                     false};

@@ -192,9 +192,11 @@ class ConfigErrors(CzooCase):
         os.chmod(self.dir, 0o755)
         if os.geteuid() == 0:
             # root reads anything: run as an unprivileged user instead.
-            runuser = shutil.which("runuser") or shutil.which("setpriv")
-            self.assertIsNotNone(runuser, "runuser is needed to test permissions as root")
-            r = subprocess.run(["runuser", "-u", "nobody", "--", CZOO, "-c", "c.yaml"],
+            self.assertIsNotNone(shutil.which("runuser"), "runuser is needed to test permissions as root")
+            # A copy of the binary, since nobody may not reach the build tree.
+            exe = os.path.join(self.dir, "czoo")
+            shutil.copy(CZOO, exe)
+            r = subprocess.run(["runuser", "-u", "nobody", "--", exe, "-c", "c.yaml"],
                                cwd=self.dir, capture_output=True, text=True)
         else:
             r = self.czoo("-c", "c.yaml")
