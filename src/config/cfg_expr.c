@@ -50,13 +50,11 @@ static bool number(parser *p, double *v) {
 static bool atom(parser *p, double *v) {
   skip_ws(p);
   if (*p->s == '(') {
-    if (++p->depth > 32) { p->why = "too deeply nested"; return false; }
     p->s++;
     if (!expr(p, v)) return false;
     skip_ws(p);
     if (*p->s != ')') { p->why = "missing ')'"; return false; }
     p->s++;
-    p->depth--;
     return true;
   }
   return number(p, v);
@@ -76,17 +74,24 @@ static bool power(parser *p, double *v) {
   return true;
 }
 
+/* Every recursion (parentheses, signs, **) passes through here, so this
+ * one depth bound keeps hostile input from exhausting the stack. */
 static bool unary(parser *p, double *v) {
+  if (++p->depth > 64) {
+    p->why = "expression nested too deeply";
+    return false;
+  }
   skip_ws(p);
+  bool ok;
   if (*p->s == '-' || *p->s == '+') {
     char op = *p->s++;
-    if (++p->depth > 32) { p->why = "too deeply nested"; return false; }
-    if (!unary(p, v)) return false;
-    p->depth--;
-    if (op == '-') *v = -*v;
-    return true;
+    ok = unary(p, v);
+    if (ok && op == '-') *v = -*v;
+  } else {
+    ok = power(p, v);
   }
-  return power(p, v);
+  p->depth--;
+  return ok;
 }
 
 static bool term(parser *p, double *v) {

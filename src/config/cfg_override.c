@@ -9,8 +9,15 @@
 
 #include "util/mem.h"
 
+/* Config keys are at most a few sections deep; the bounds keep a hostile
+ * command line from building huge trees. */
+enum { MAX_KEY_LEN = 256, MAX_KEY_PARTS = 16 };
+
 static bool valid_key(const char *key) {
-  if (!*key || *key == '.') return false;
+  if (!*key || *key == '.' || strlen(key) > MAX_KEY_LEN) return false;
+  int parts = 1;
+  for (const char *p = key; *p; p++) parts += *p == '.';
+  if (parts > MAX_KEY_PARTS) return false;
   for (const char *p = key; *p; p++) {
     if (*p == '.' && (p[1] == '.' || p[1] == '\0')) return false;
     if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.') return false;

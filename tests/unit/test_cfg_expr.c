@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -48,6 +50,22 @@ static void test_rejects(void **state) {
   }
 }
 
+static void test_deep_nesting_is_refused(void **state) {
+  (void)state;
+  char text[4096];
+  size_t n = 0;
+  for (int i = 0; i < 1000; i++) n += (size_t)snprintf(text + n, sizeof text - n, "1**");
+  snprintf(text + n, sizeof text - n, "1");
+  double v;
+  const char *why = NULL;
+  assert_false(cz_eval_number(text, &v, &why));
+  assert_string_equal(why, "expression nested too deeply");
+  memset(text, '(', 200);
+  text[200] = '\0';
+  assert_false(cz_eval_number(text, &v, &why));
+  assert_true(eval("((((((((((1))))))))))") == 1);
+}
+
 static void test_python_repr(void **state) {
   (void)state;
   char b[48];
@@ -66,7 +84,7 @@ static void test_python_repr(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_values), cmocka_unit_test(test_rejects),
-      cmocka_unit_test(test_python_repr),
+      cmocka_unit_test(test_deep_nesting_is_refused), cmocka_unit_test(test_python_repr),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
