@@ -19,9 +19,11 @@ debian_packages=(
   dataset-fashion-mnist             # the demo's real data, no download at run time
 )
 
-# PyPI packages for test oracles only (none needed yet; later issues add
-# onnxruntime, timm, tensorboard here).
-pypi_packages=()
+# PyPI packages for test oracles and benchmark peers only, never for czoo
+# itself (later issues add onnxruntime, timm, tensorboard here).
+pypi_packages=(
+  omegaconf==2.3.0                  # Hydra's config loader: the `make bench` peer
+)
 
 missing=()
 for p in "${debian_packages[@]}"; do

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "util/mem.h"
+#include "util/strbuf.h"
 
 /* Config keys are at most a few sections deep; the bounds keep a hostile
  * command line from building huge trees. */
@@ -69,7 +70,12 @@ static void clear_position(cz_ynode *n) {
 }
 
 cz_err *cz_override_apply(cz_ynode *root, const char *override) {
-  char *src = cz_asprintf("command line '%s'", override);
+  cz_strbuf sb;
+  cz_sb_init(&sb);
+  cz_sb_append(&sb, "command line '");
+  cz_sb_append_oneline(&sb, override, 120);
+  cz_sb_putc(&sb, '\'');
+  char *src = cz_sb_take(&sb);
   const char *s = override;
   enum { SET, ADD, FORCE, REMOVE } op = SET;
   if (strncmp(s, "++", 2) == 0) { op = FORCE; s += 2; }

@@ -34,7 +34,9 @@ char *cz_node_where(const cz_ynode *n) {
 
 static void show_into(cz_strbuf *sb, const cz_ynode *n, int depth) {
   if (n->kind == CZ_Y_SCALAR) {
-    cz_sb_printf(sb, depth ? "%s" : "'%s'", n->text);
+    if (!depth) cz_sb_putc(sb, '\'');
+    cz_sb_append_oneline(sb, n->text, 80);
+    if (!depth) cz_sb_putc(sb, '\'');
   } else if (n->kind == CZ_Y_SEQ) {
     cz_sb_putc(sb, '[');
     for (size_t i = 0; i < n->n_items && i < 8; i++) {
@@ -45,8 +47,11 @@ static void show_into(cz_strbuf *sb, const cz_ynode *n, int depth) {
     cz_sb_putc(sb, ']');
   } else {
     cz_sb_append(sb, "{");
-    for (size_t i = 0; i < n->n_entries && i < 4; i++)
-      cz_sb_printf(sb, "%s%s: ...", i ? ", " : "", n->entries[i].key);
+    for (size_t i = 0; i < n->n_entries && i < 4; i++) {
+      if (i) cz_sb_append(sb, ", ");
+      cz_sb_append_oneline(sb, n->entries[i].key, 80);
+      cz_sb_append(sb, ": ...");
+    }
     if (n->n_entries > 4) cz_sb_append(sb, ", ...");
     cz_sb_append(sb, "}");
   }

@@ -61,3 +61,15 @@ char *cz_sb_take(cz_strbuf *sb) {
   sb->len = sb->cap = 0;
   return s;
 }
+
+void cz_sb_append_oneline(cz_strbuf *sb, const char *text, size_t max) {
+  size_t i = 0;
+  for (; text[i] && i < max; i++) {
+    unsigned char c = (unsigned char)text[i];
+    if (c == '\n') cz_sb_append(sb, "\\n");
+    else if (c == '\t') cz_sb_append(sb, "\\t");
+    else if (c < 0x20 || c == 0x7f) cz_sb_printf(sb, "\\x%02x", c);
+    else cz_sb_putc(sb, (char)c);
+  }
+  if (text[i]) cz_sb_append(sb, "...");
+}

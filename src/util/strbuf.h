@@ -18,6 +18,9 @@ void cz_sb_append(cz_strbuf *sb, const char *s);
 void cz_sb_appendn(cz_strbuf *sb, const char *s, size_t n);
 void cz_sb_printf(cz_strbuf *sb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Appends text for a one-line message: control characters escaped (\n),
+ * and cut with "..." after max bytes. */
+void cz_sb_append_oneline(cz_strbuf *sb, const char *text, size_t max);
 /* Hands the buffer to the caller (who frees it); sb is left empty, holding
  * nothing, and may be appended to again or freed. */
 char *cz_sb_take(cz_strbuf *sb);

@@ -225,6 +225,15 @@ class ConfigErrors(CzooCase):
         self.assert_config_error(None, "command line 'training.epochz=3': training.epochz: "
                                        "unknown key; did you mean 'epochs'?", "training.epochz=3")
 
+    def test_multi_line_values_stay_on_one_line(self):
+        self.assert_config_error(TRAIN_OK.replace("epochs: 1", "epochs: |\n    12\n    x"),
+                                 "c.yaml:8:11: training.epochs = '12\\nx\\n': expected an "
+                                 "integer between 1 and 1000000")
+        self.write(TRAIN_OK)
+        self.assert_config_error(None, "command line 'training.epochs=a\\nb': training.epochs = "
+                                       "'a b': expected an integer between 1 and 1000000",
+                                 "training.epochs=a\nb")
+
     def test_command_line_errors(self):
         r = self.czoo("--frobnicate")
         self.assertEqual(r.returncode, 2)
