@@ -176,15 +176,10 @@ static cz_err *bind_leaf(bind_ctx *b, const cz_key *k, const cz_ynode *val, cons
     bool same = cz_value_equal(k, &scratch, slot(b->cfg, k));
     cz_value_free(k, &scratch);
     if (same) return NULL;
-    char *where = cz_node_where(val);
-    char *shown = cz_node_show(val);
     char *first = cz_node_show(b->given[idx]);
-    err = cz_err_new(CZ_EXIT_USAGE,
-                     "%s%s = %s: conflicts with %s = %s (line %d); both spell the same "
-                     "setting, expected one value", where, path, shown, b->given_as[idx], first,
-                     b->given[idx]->line);
-    free(where);
-    free(shown);
+    err = cz_value_error(val, path, "conflicts with %s = %s (line %d); both spell the same "
+                         "setting, expected one value", b->given_as[idx], first,
+                         b->given[idx]->line);
     free(first);
     return err;
   }
@@ -212,12 +207,8 @@ static cz_err *bind_map(bind_ctx *b, const cz_ynode *map, const char *section) {
       if (e->val->kind == CZ_Y_MAP) {
         err = bind_map(b, e->val, path);
       } else if (!cz_ynode_is_null(e->val)) {
-        char *where = cz_node_where(e->val);
-        char *shown = cz_node_show(e->val);
-        err = cz_err_new(CZ_EXIT_USAGE, "%s%s = %s: expected a section (indented keys below "
-                         "'%s:')", where, path, shown, e->key);
-        free(where);
-        free(shown);
+        err = cz_value_error(e->val, path, "expected a section (indented keys below '%s:')",
+                             e->key);
       }
     } else {
       err = unknown_key(e, section, path);

@@ -16,25 +16,8 @@ typedef struct {
   time_t now;
 } interp_ctx;
 
-static cz_ynode *lookup(cz_ynode *root, const char *path) {
-  cz_ynode *n = root;
-  char *copy = cz_xstrdup(path);
-  char *save = NULL;
-  for (char *part = strtok_r(copy, ".", &save); part && n; part = strtok_r(NULL, ".", &save)) {
-    cz_yentry *e = cz_ymap_find(n, part);
-    n = e ? e->val : NULL;
-  }
-  free(copy);
-  return n;
-}
-
 static cz_err *fail(const cz_ynode *n, const char *path, const char *why) {
-  char *where = cz_node_where(n);
-  char *shown = cz_node_show(n);
-  cz_err *e = cz_err_new(CZ_EXIT_USAGE, "%s%s = %s: %s", where, path, shown, why);
-  free(where);
-  free(shown);
-  return e;
+  return cz_value_error(n, path, "%s", why);
 }
 
 static cz_err *resolve_scalar(interp_ctx *c, cz_ynode *n, const char *path, int depth);
@@ -86,7 +69,7 @@ static cz_err *resolve_one(interp_ctx *c, cz_ynode *n, const char *path, const c
     free(why);
     return err;
   }
-  cz_ynode *target = lookup(c->root, expr);
+  cz_ynode *target = cz_ynode_at(c->root, expr);
   if (target) {
     if (target->kind != CZ_Y_SCALAR) {
       char *why = cz_asprintf("${%s} is a section or list; only a single value can be "

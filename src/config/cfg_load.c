@@ -18,18 +18,8 @@ static void add_interpolated_defaults(cz_ynode *root) {
   for (size_t i = 0; i < cz_n_keys; i++) {
     const cz_key *k = &cz_keys[i];
     if (!k->def || !strstr(k->def, "${")) continue;
-    cz_ynode *map = root;
-    const char *p = k->path;
-    for (const char *dot; map && (dot = strchr(p, '.')); p = dot + 1) {
-      char *part = cz_xstrndup(p, (size_t)(dot - p));
-      cz_yentry *e = cz_ymap_find(map, part);
-      if (!e || cz_ynode_is_null(e->val)) {
-        cz_ymap_set(map, part, cz_ynode_new_map("built-in default"));
-        e = cz_ymap_find(map, part);
-      }
-      map = e->val->kind == CZ_Y_MAP ? e->val : NULL;
-      free(part);
-    }
+    const char *p;
+    cz_ynode *map = cz_ymap_make_path(root, k->path, "built-in default", &p);
     cz_yentry *leaf = map ? cz_ymap_find(map, p) : NULL;
     if (map && (!leaf || cz_ynode_is_null(leaf->val)))
       cz_ymap_set(map, p, cz_ynode_new_scalar(k->def, false, "built-in default"));
@@ -68,30 +58,12 @@ void cz_loaded_config_free(cz_loaded_config *lc) {
   memset(lc, 0, sizeof *lc);
 }
 
-/* The map for the section part of path under root, created on demand. */
-static cz_ynode *section_for(cz_ynode *root, const char *path, const char **leaf) {
-  cz_ynode *map = root;
-  const char *p = path;
-  for (const char *dot; (dot = strchr(p, '.')); p = dot + 1) {
-    char *part = cz_xstrndup(p, (size_t)(dot - p));
-    cz_yentry *e = cz_ymap_find(map, part);
-    if (!e) {
-      cz_ymap_set(map, part, cz_ynode_new_map(""));
-      e = cz_ymap_find(map, part);
-    }
-    map = e->val;
-    free(part);
-  }
-  *leaf = p;
-  return map;
-}
-
 char *cz_config_to_yaml(const cz_config *cfg) {
   cz_ynode *root = cz_ynode_new_map("");
   for (size_t i = 0; i < cz_n_keys; i++) {
     const cz_key *k = &cz_keys[i];
     const char *leaf;
-    cz_ynode *map = section_for(root, k->path, &leaf);
+    cz_ynode *map = cz_ymap_make_path(root, k->path, "", &leaf);
     cz_ymap_set(map, leaf, cz_value_to_node(k, (const char *)cfg + k->off));
   }
   char *text = NULL;

@@ -26,39 +26,6 @@ static bool valid_key(const char *key) {
   return true;
 }
 
-/* The map that holds the last component of key, creating sections on the
- * way when create is set. */
-static cz_err *parent_map(cz_ynode *root, const char *key, bool create, const char *src,
-                          cz_ynode **out, const char **leaf) {
-  cz_ynode *map = root;
-  const char *p = key;
-  for (const char *dot; (dot = strchr(p, '.')); p = dot + 1) {
-    char *part = cz_xstrndup(p, (size_t)(dot - p));
-    cz_yentry *e = cz_ymap_find(map, part);
-    if (!e || cz_ynode_is_null(e->val)) {
-      if (!create) {
-        free(part);
-        *out = NULL;
-        return NULL;
-      }
-      cz_ynode *sec = cz_ynode_new_map(src);
-      cz_ymap_set(map, part, sec);
-      e = cz_ymap_find(map, part);
-    }
-    if (e->val->kind != CZ_Y_MAP) {
-      cz_err *err = cz_err_new(CZ_EXIT_USAGE, "%s: %.*s is a value, not a section; cannot set %s",
-                               src, (int)(dot - key), key, key);
-      free(part);
-      return err;
-    }
-    map = e->val;
-    free(part);
-  }
-  *out = map;
-  *leaf = p;
-  return NULL;
-}
-
 /* Values from the command line have no line and column. */
 static void clear_position(cz_ynode *n) {
   n->line = n->col = 0;
@@ -89,10 +56,19 @@ cz_err *cz_override_apply(cz_ynode *root, const char *override) {
                      "(key as section.name)", src);
     goto done;
   }
-  cz_ynode *map = NULL;
-  const char *leaf = NULL;
-  if ((err = parent_map(root, key, op != REMOVE, src, &map, &leaf))) goto done;
-  cz_yentry *existing = map ? cz_ymap_find(map, leaf) : NULL;
+  cz_ynode *map;
+  const char *leaf = strrchr(key, '.');
+  if (op == REMOVE) {
+    char *parent = leaf ? cz_xstrndup(key, (size_t)(leaf - key)) : NULL;
+    map = parent ? cz_ynode_at(root, parent) : root;
+    free(parent);
+    leaf = leaf ? leaf + 1 : key;
+  } else if (!(map = cz_ymap_make_path(root, key, src, &leaf))) {
+    err = cz_err_new(CZ_EXIT_USAGE, "%s: a part of %s is a value, not a section; cannot set %s",
+                     src, key, key);
+    goto done;
+  }
+  cz_yentry *existing = cz_ymap_find(map, leaf);
   if (op == REMOVE) {
     if (!existing) {
       err = cz_err_new(CZ_EXIT_USAGE, "%s: cannot remove %s: it is not in the config", src, key);

@@ -41,19 +41,9 @@ typedef struct {
 
 /* The node the user wrote for path (or its alias), for line numbers. */
 static const cz_ynode *node_at(const cz_ynode *root, const char *path) {
-  const cz_ynode *n = root;
-  char *copy = cz_xstrdup(path);
-  char *save = NULL;
-  for (char *part = strtok_r(copy, ".", &save); part && n; part = strtok_r(NULL, ".", &save)) {
-    cz_yentry *e = cz_ymap_find(n, part);
-    n = e ? e->val : NULL;
-  }
-  free(copy);
-  if (!n) {
-    const cz_key *k = cz_schema_find(path, NULL);
-    if (k && k->alias && strcmp(k->alias, path) != 0) return node_at(root, k->alias);
-  }
-  return n;
+  const cz_ynode *n = cz_ynode_at(root, path);
+  const cz_key *k = n ? NULL : cz_schema_find(path, NULL);
+  return k && k->alias && strcmp(k->alias, path) != 0 ? cz_ynode_at(root, k->alias) : n;
 }
 
 static cz_err *missing(vctx *v, const char *path, const char *what) {
@@ -65,12 +55,7 @@ static cz_err *missing(vctx *v, const char *path, const char *what) {
 static cz_err *bad(vctx *v, const char *path, const char *why) {
   const cz_ynode *n = node_at(v->root, path);
   if (!n) return cz_err_new(CZ_EXIT_USAGE, "%s: %s: %s", v->file, path, why);
-  char *where = cz_node_where(n);
-  char *shown = cz_node_show(n);
-  cz_err *e = cz_err_new(CZ_EXIT_USAGE, "%s%s = %s: %s", where, path, shown, why);
-  free(where);
-  free(shown);
-  return e;
+  return cz_value_error(n, path, "%s", why);
 }
 
 static bool ends_with(const char *s, const char *suffix) {

@@ -3,6 +3,7 @@
 #include "config/cfg_value.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,13 +134,22 @@ static char *choices_text(const cz_key *k) {
   return sb.data;
 }
 
-static cz_err *bad_value(const cz_ynode *n, const char *path, const char *expected) {
+cz_err *cz_value_error(const cz_ynode *n, const char *path, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = cz_vasprintf(fmt, ap);
+  va_end(ap);
   char *where = cz_node_where(n);
   char *shown = cz_node_show(n);
-  cz_err *e = cz_err_new(CZ_EXIT_USAGE, "%s%s = %s: expected %s", where, path, shown, expected);
+  cz_err *e = cz_err_new(CZ_EXIT_USAGE, "%s%s = %s: %s", where, path, shown, msg);
   free(where);
   free(shown);
+  free(msg);
   return e;
+}
+
+static cz_err *bad_value(const cz_ynode *n, const char *path, const char *expected) {
+  return cz_value_error(n, path, "expected %s", expected);
 }
 
 static bool in_range(const cz_key *k, double v) {

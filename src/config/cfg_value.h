@@ -27,6 +27,10 @@ cz_ynode *cz_value_to_node(const cz_key *k, const void *v);
 /* Byte size of k's value type (for scratch values). */
 size_t cz_value_size(const cz_key *k);
 
+/* The one-line error for a value the user gave:
+ * "file:line:col: path = 'value': <message>". */
+cz_err *cz_value_error(const cz_ynode *n, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* "file:line:col: " (or "src: ") for n; caller frees. */
 char *cz_node_where(const cz_ynode *n);
 /* How n reads in an error: 'text', [a, b] or {...}; caller frees. */

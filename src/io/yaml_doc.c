@@ -147,6 +147,38 @@ bool cz_ymap_remove(cz_ynode *map, const char *key) {
   return true;
 }
 
+cz_ynode *cz_ynode_at(const cz_ynode *root, const char *dotted) {
+  const cz_ynode *n = root;
+  for (const char *p = dotted; n;) {
+    size_t len = strcspn(p, ".");
+    char *part = cz_xstrndup(p, len);
+    cz_yentry *e = cz_ymap_find(n, part);
+    free(part);
+    n = e ? e->val : NULL;
+    if (!p[len]) break;
+    p += len + 1;
+  }
+  return (cz_ynode *)n;
+}
+
+cz_ynode *cz_ymap_make_path(cz_ynode *root, const char *dotted, const char *src,
+                            const char **leaf) {
+  cz_ynode *map = root;
+  const char *p = dotted;
+  for (const char *dot; map && (dot = strchr(p, '.')); p = dot + 1) {
+    char *part = cz_xstrndup(p, (size_t)(dot - p));
+    cz_yentry *e = cz_ymap_find(map, part);
+    if (!e || cz_ynode_is_null(e->val)) {
+      cz_ymap_set(map, part, cz_ynode_new_map(src));
+      e = cz_ymap_find(map, part);
+    }
+    map = e->val->kind == CZ_Y_MAP ? e->val : NULL;
+    free(part);
+  }
+  *leaf = p;
+  return map && map->kind == CZ_Y_MAP ? map : NULL;
+}
+
 /* ---- parsing ---- */
 
 typedef struct {

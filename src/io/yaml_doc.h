@@ -60,6 +60,14 @@ cz_yentry *cz_ymap_find(const cz_ynode *map, const char *key);
 void cz_ymap_set(cz_ynode *map, const char *key, cz_ynode *val);
 bool cz_ymap_remove(cz_ynode *map, const char *key);
 
+/* The node at a dotted path of map keys ("training.optimizer.opt"), or NULL. */
+cz_ynode *cz_ynode_at(const cz_ynode *root, const char *dotted);
+/* The map that holds the last part of dotted, creating sections (maps named
+ * src) where they are missing or null; *leaf points at the last part.
+ * NULL when a non-map value is in the way. */
+cz_ynode *cz_ymap_make_path(cz_ynode *root, const char *dotted, const char *src,
+                            const char **leaf);
+
 /* Writes the tree as block-style YAML (flow style for sequences of
  * scalars), through libyaml's emitter. */
 cz_err *cz_yaml_write(const cz_ynode *root, char **out_text);

@@ -220,6 +220,9 @@ class ConfigErrors(CzooCase):
                                  "+training.epochs=3")
         self.assert_config_error(None, "command line '~general.seed': cannot remove general.seed: "
                                        "it is not in the config", "~general.seed")
+        self.assert_config_error(None, "command line 'model.input_shape.x=1': a part of "
+                                       "model.input_shape.x is a value, not a section; cannot set "
+                                       "model.input_shape.x", "model.input_shape.x=1")
         self.assert_config_error(None, "command line 'epochs': expected key=value, +key=value, "
                                        "++key=value or ~key (key as section.name)", "epochs")
         self.assert_config_error(None, "command line 'training.epochz=3': training.epochz: "
