@@ -4,6 +4,7 @@
 # next to the peer's. Each first runs scripts/setup.sh (installs what is
 # missing, nothing otherwise).
 JOBS ?= $(shell nproc)
+MAKEFLAGS += --no-print-directory
 BUILD := build
 ASAN_BUILD := build-asan
 FUZZ_BUILD := build-fuzz
