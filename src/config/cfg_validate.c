@@ -142,8 +142,8 @@ static cz_err *check_dataset(vctx *v, unsigned steps) {
     if (e) return e;
   }
   if (d->num_classes.set && d->class_names.set && (size_t)d->num_classes.v != d->class_names.n) {
-    char *why = cz_asprintf("expected %lld, the number of names in dataset.class_names (%zu)",
-                            (long long)d->num_classes.v, d->class_names.n);
+    char *why = cz_asprintf("expected %zu, the number of names in dataset.class_names",
+                            d->class_names.n);
     cz_err *e = bad(v, "dataset.num_classes", why);
     free(why);
     return e;

@@ -149,6 +149,18 @@ class ConfigErrors(CzooCase):
                                  "c.yaml: benchmarking.board: missing; operation_mode 'chain_qb' "
                                  "needs the STM32 board to benchmark for, e.g. STM32H747I-DISCO")
 
+    def test_keys_that_disagree(self):
+        self.assert_config_error(TRAIN_OK.replace("training_path: train\n", "training_path: "
+                                                  "train\n  num_classes: 3\n  class_names: [a, b]\n"),
+                                 "c.yaml:7:16: dataset.num_classes = '3': expected 2, the number "
+                                 "of names in dataset.class_names")
+        self.assert_config_error(TRAIN_OK + "preprocessing:\n  mean: [0.5, 0.5]\n",
+                                 "c.yaml:11:9: preprocessing.mean = [0.5, 0.5]: has 2 values but "
+                                 "model.input_shape has 3 channels; expected 1 or 3 values")
+        self.assert_config_error(TRAIN_OK + "preprocessing:\n  color_mode: grayscale\n",
+                                 "c.yaml:11:15: preprocessing.color_mode = 'grayscale': "
+                                 "model.input_shape has 3 channels; expected rgb")
+
     def test_missing_operation_mode(self):
         self.assert_config_error("general:\n  seed: 1\n",
                                  "c.yaml: operation_mode: missing; expected one of training, "
