@@ -41,8 +41,17 @@ if ((${#missing[@]})); then
     fi
   fi
   export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  log=$(mktemp)
+  # apt's own output only when something fails: it is long and says nothing otherwise.
+  if ! { "${sudo[@]}" apt-get update -qq && \
+         "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    echo "setup: error: installing ${missing[*]} failed (apt's output above)" >&2
+    exit 1
+  fi
+  rm -f "$log"
+  echo "setup: installed ${missing[*]}"
 fi
 
 if ((${#pypi_packages[@]})); then
