@@ -2,7 +2,7 @@
 # (optimized, then under ASan+UBSan, then the bounded fuzz run); `make demo`
 # runs the repository's user_config.yaml; `make bench` prints our figures
 # next to the peer's. Each first runs scripts/setup.sh (installs what is
-# missing, nothing otherwise).
+# missing, nothing otherwise; test and bench also get the PyPI oracles).
 JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 BUILD := build
@@ -10,18 +10,21 @@ ASAN_BUILD := build-asan
 FUZZ_BUILD := build-fuzz
 CTEST := ctest --output-on-failure -j$(JOBS)
 
-.PHONY: all build setup test test-release test-asan test-fuzz demo bench clean
+.PHONY: all build setup setup-oracles test test-release test-asan test-fuzz demo bench clean
 
 all: build
 
 setup:
 	@bash scripts/setup.sh
 
+setup-oracles:
+	@bash scripts/setup.sh --oracles
+
 build: setup
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
-test: setup test-release test-asan test-fuzz
+test: setup-oracles test-release test-asan test-fuzz
 
 test-release: build
 	cd $(BUILD) && $(CTEST)
@@ -40,7 +43,7 @@ test-fuzz: setup
 demo: build
 	./$(BUILD)/czoo -c user_config.yaml
 
-bench: build
+bench: setup-oracles build
 	bash bench/bench_config.sh $(BUILD)/czoo
 
 clean:

@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# Installs everything czoo needs to build, test and benchmark on Debian 12:
-# Debian packages by name, and the PyPI packages used only as test oracles
-# (into .venv, which sees the system's python3-torch/python3-onnx).
+# Installs everything czoo needs on Debian 12: the Debian packages by name
+# and, with --oracles (what `make test` and `make bench` pass), the PyPI
+# packages used only as test oracles and benchmark peers, into .venv (made
+# with --system-site-packages, so it sees python3-torch and python3-onnx).
 # Idempotent: does nothing when all is present; runs `apt-get update` only
 # when a package is missing. Non-interactive.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+with_oracles=0
+case "${1:-}" in
+  --oracles) with_oracles=1 ;;
+  "") ;;
+  *) echo "usage: scripts/setup.sh [--oracles]" >&2; exit 2 ;;
+esac
 
 # Build, test and fuzz tools, and the libraries czoo links against.
 debian_packages=(
@@ -54,7 +61,7 @@ if ((${#missing[@]})); then
   echo "setup: installed ${missing[*]}"
 fi
 
-if ((${#pypi_packages[@]})); then
+if ((with_oracles && ${#pypi_packages[@]})); then
   venv="$here/.venv"
   if [ ! -x "$venv/bin/python3" ]; then
     echo "setup: creating $venv (with system site packages)"
@@ -67,6 +74,9 @@ if ((${#pypi_packages[@]})); then
   done
   if ((${#need[@]})); then
     echo "setup: installing PyPI oracle packages: ${need[*]}"
-    "$venv/bin/python3" -m pip install -q "${need[@]}"
+    if ! "$venv/bin/python3" -m pip install -q "${need[@]}"; then
+      echo "setup: error: could not install ${need[*]} from PyPI (see pip's output above)" >&2
+      exit 1
+    fi
   fi
 fi
