@@ -19,6 +19,7 @@ esac
 debian_packages=(
   build-essential cmake pkg-config
   clang libclang-rt-14-dev          # libFuzzer + sanitizers for the fuzz targets
+  libomp-14-dev                     # OpenMP for clang builds (gcc has libgomp)
   valgrind
   libyaml-dev                       # YAML config parser
   libcmocka-dev                     # unit test framework
