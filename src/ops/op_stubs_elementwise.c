@@ -1,0 +1,22 @@
+/* Placeholders: activations, binary ops, dropout, softmax, layer norm,
+ * losses (being written). */
+#include "ops/op_stub.h"
+CZ_OP_STUB(Clip)
+CZ_OP_STUB(HardSwish)
+CZ_OP_STUB(HardSigmoid)
+CZ_OP_STUB(Sigmoid)
+CZ_OP_STUB(Silu)
+CZ_OP_STUB(Tanh)
+CZ_OP_STUB(Gelu)
+CZ_OP_STUB(LeakyRelu)
+CZ_OP_STUB(Add)
+CZ_OP_STUB(Sub)
+CZ_OP_STUB(Mul)
+CZ_OP_STUB(Div)
+CZ_OP_STUB(Dropout)
+CZ_OP_STUB(DropPath)
+CZ_OP_STUB(Softmax)
+CZ_OP_STUB(LayerNormalization)
+CZ_OP_STUB(SoftmaxCrossEntropyLoss)
+CZ_OP_STUB(SoftTargetCrossEntropy)
+CZ_OP_STUB(BCEWithLogits)
