@@ -222,7 +222,7 @@ static bool run_graph(const ct_bundle *b, const spec *s, cz_graph *g, bool refer
     default: ids[i] = cz_graph_const(g, name, t->dtype, t->shape, t->data); break;
     }
   }
-  char names[CZ_MAX_IO][8];
+  char names[CZ_MAX_IO][16];
   const char *out_names[CZ_MAX_IO];
   for (int i = 0; i < s->n_out; i++) {
     snprintf(names[i], sizeof names[i], "y%d", i);
