@@ -557,12 +557,47 @@ def loss_cases():
     return out
 
 
+def large_cases():
+    """A few cases over 32768 elements (CZ_PAR_MIN), where the fast kernels
+    take their OpenMP paths, and with long reductions (BatchNorm over
+    N*H*W = 2304, Conv weight gradients over 2592, Gemm over K = 256)."""
+    big = (4, 16, 24, 24)
+    out = [
+        conv("conv_3x3_s1_p1_large", 2, 16, 36, 36, 16, 3, pads=[1, 1, 1, 1]),
+        batchnorm("batchnorm_train_large", big, True),
+        unary("relu_large", "Relu", lambda t: F.relu(t["X"]), kinks=(0,), shape=big),
+        unary("hardswish_large", "HardSwish", lambda t: F.hardswish(t["X"]), 3.0, (-3, 3),
+              shape=big),
+        unary("sigmoid_large", "Sigmoid", lambda t: torch.sigmoid(t["X"]), 3.0, shape=big),
+    ]
+    for name, op, fn, b, kind in [
+            ("add_bias_1c11_large", "Add", torch.add, (1, 16, 1, 1), "param"),
+            ("mul_se_large", "Mul", torch.mul, (4, 16, 1, 1), "input")]:
+        cs = Case(name, op, lambda t, fn=fn: fn(t["A"], t["B"]))
+        cs.add("A", "input", cs.randn(*big), grad=True)
+        out.append(cs.add("B", kind, cs.randn(*b), grad=kind == "input"))
+    cs = pool("maxpool_3x3_s2_p1_large", "MaxPool", (2, 16, 36, 36), 3, 2, [1, 1, 1, 1])
+    cs.inputs[0] = ("X", "input", True, distinct(cs, 2, 16, 36, 36, step=1e-3))
+    out.append(cs)
+    cs = Case("globalavgpool_large", "GlobalAveragePool",
+              lambda t: t["X"].mean(dim=(2, 3), keepdim=True))
+    out.append(cs.add("X", "input", cs.randn(*big), grad=True))
+    cs = Case("softmax_axis1_large", "Softmax", lambda t: F.softmax(t["X"], 1))
+    out.append(cs.add("X", "input", cs.randn(*big, scale=2.0), grad=True).attr("axis", "int", 1))
+    cs = Case("gemm_linear_large", "Gemm", lambda t: F.linear(t["A"], t["B"], t["C"]))
+    cs.add("A", "input", cs.randn(64, 256), grad=True)
+    cs.add("B", "param", cs.randn(128, 256, scale=0.1)).add("C", "param", cs.randn(128))
+    out.append(cs.attr("transB", "int", 1))
+    return out
+
+
 def all_cases():
     return (conv_cases() + [batchnorm("batchnorm_train", (3, 4, 5, 5), True),
                             batchnorm("batchnorm_train_nc", (8, 5), True),
                             batchnorm("batchnorm_eval", (2, 4, 5, 5), False)] +
             gemm_cases() + matmul_cases() + activation_cases() + pool_cases() +
-            binary_cases() + shape_cases() + norm_softmax_cases() + loss_cases())
+            binary_cases() + shape_cases() + norm_softmax_cases() + loss_cases() +
+            large_cases())
 
 
 def main():

@@ -145,7 +145,8 @@ static bool set_attr(cz_graph *g, int n, char *a, ct_oracle_result *r) {
       floats[count] = strtof(item, &end);
     else
       ints[count] = strtoll(item, &end, 10);
-    if (end == item || *end || errno) return fail(r, "spec: attribute '%s': bad value '%s'", a, item);
+    if (end == item || *end || errno)
+      return fail(r, "spec: attribute '%s': bad value '%s'", a, item);
     count++;
   }
   if (!is_list && count != 1) return fail(r, "spec: attribute '%s' needs one value", a);
