@@ -21,7 +21,7 @@ def write(path, tensors):
             continue
         if hasattr(value, "detach"):
             value = value.detach().cpu().numpy()
-        a = np.ascontiguousarray(value)
+        a = np.require(value, requirements="C")  # keeps rank 0 (ascontiguousarray does not)
         if a.dtype == np.float64:
             a = a.astype(np.float32)
         out += [struct.pack("<H", len(nb)), nb, struct.pack("<BB", _KINDS[a.dtype], a.ndim)]
