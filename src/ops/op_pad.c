@@ -180,7 +180,9 @@ static void pad_fast(const pad_priv *p, const cz_tensor *x, const cz_tensor *y) 
   for (int q = 0; q < t; q++) rows *= dout[q];
   int64_t row_len = dout[t] * B;
   /* Output positions [lo, hi) of the last padded axis read the input. */
-  int64_t lo = b[t] > 0 ? b[t] : 0, hi = b[t] + di[t] < dout[t] ? b[t] + di[t] : dout[t];
+  int64_t lo = b[t] > 0 ? b[t] : 0, hi = b[t] + di[t];
+  if (lo > dout[t]) lo = dout[t];
+  if (hi > dout[t]) hi = dout[t];
   if (hi < lo) hi = lo;
 #pragma omp parallel for schedule(static) if (cz_numel(y) > CZ_PAR_MIN)
   for (int64_t row = 0; row < rows; row++) {
