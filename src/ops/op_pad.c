@@ -126,8 +126,9 @@ static int64_t src_offset(const pad_priv *p, const cz_shape *xs, const int64_t *
   return off;
 }
 
-/* One output element at a time, each read through src_index. With gx
- * (backward of reflect/edge) it scatters gy into gx instead. */
+/* One output element at a time, each read through src_index. With
+ * scatter (backward of reflect/edge, x and y being the gradients) it adds
+ * y into x instead. */
 static void pad_walk(const pad_priv *p, const cz_tensor *x, const cz_tensor *y, bool scatter) {
   int64_t xst[CZ_MAX_RANK], yst[CZ_MAX_RANK], idx[CZ_MAX_RANK] = {0}, n = cz_numel(y);
   size_t es = cz_dtype_size(x->dtype);
