@@ -29,7 +29,9 @@ static ap_win ap_window(const cz_pool *p, int64_t oh, int64_t ow) {
   cz_pool_taps(p, 1, ow, &w.w0, &w.w1);
   w.ih0 = oh * p->s[0] - p->pb[0];
   w.iw0 = ow * p->s[1] - p->pb[1];
-  w.div = (float)(cz_pool_avg_count(p, 0, oh, w.h0, w.h1) * cz_pool_avg_count(p, 1, ow, w.w0, w.w1));
+  int64_t ch = cz_pool_avg_count(p, 0, oh, w.h0, w.h1);
+  int64_t cw = cz_pool_avg_count(p, 1, ow, w.w0, w.w1);
+  w.div = (float)(ch * cw);
   return w;
 }
 

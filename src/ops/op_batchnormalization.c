@@ -78,7 +78,8 @@ static cz_err *bn_infer(cz_graph *g, cz_node *n) {
   for (int i = 1; i < 5; i++) {
     const cz_value *v = cz_in_value(g, n, i);
     if (v->shape.rank != 1 || v->shape.d[0] != C)
-      return cz_node_err(g, n, "input %d '%s' (%s) has shape %s, expected [%lld] (the channels of X %s)",
+      return cz_node_err(g, n,
+                         "input %d '%s' (%s) has shape %s, expected [%lld] (the channels of X %s)",
                          i, v->name, bn_role[i], cz_shape_str(&v->shape, s, sizeof s),
                          (long long)C, xs);
     if (i >= 3 && v->kind != CZ_V_BUFFER && v->kind != CZ_V_PARAM && v->kind != CZ_V_CONST)
@@ -122,8 +123,8 @@ static size_t bn_saved_bytes(const cz_graph *g, const cz_node *n) {
 static size_t bn_work_bytes(const cz_graph *g, const cz_node *n, bool backward) {
   const cz_value *x = &g->values[n->in[0]];
   size_t C = (size_t)x->shape.d[1];
-  size_t rows = (size_t)bn_chunks(cz_shape_numel(&x->shape) / (int64_t)C);
-  return (backward ? 5 * C + 2 * rows * C : 3 * C + rows * C) * sizeof(double);
+  size_t nch = (size_t)bn_chunks(cz_shape_numel(&x->shape) / (int64_t)C);
+  return (backward ? 5 * C + 2 * nch * C : 3 * C + nch * C) * sizeof(double);
 }
 
 /* PyTorch's running-statistics update (see the file comment). */

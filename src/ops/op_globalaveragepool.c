@@ -30,7 +30,8 @@ static cz_err *gap_infer(cz_graph *g, cz_node *n) {
   const cz_value *x = cz_in_value(g, n, 0);
   if (x->shape.rank < 3) {
     char s[CZ_SHAPE_STR_MAX];
-    return cz_node_err(g, n, "input 0 '%s' has shape %s, expected rank 3 or more ([N,C,spatial...])",
+    return cz_node_err(g, n,
+                       "input 0 '%s' has shape %s, expected rank 3 or more ([N,C,spatial...])",
                        x->name, cz_shape_str(&x->shape, s, sizeof s));
   }
   for (int i = 2; i < x->shape.rank; i++)
@@ -85,7 +86,8 @@ static void gap_backward(cz_kctx *k) {
   bool acc = k->gin_acc[0];
   float S = (float)v.S;
   /* Every gx element gets one term, so any loop order gives the same bits. */
-#pragma omp parallel for collapse(2) schedule(static) if (!k->reference && v.N * v.C * v.S > CZ_PAR_MIN)
+  bool par = !k->reference && v.N * v.C * v.S > CZ_PAR_MIN;
+#pragma omp parallel for collapse(2) schedule(static) if (par)
   for (int64_t n = 0; n < v.N; n++)
     for (int64_t i = 0; i < v.S; i++)
       for (int64_t c = 0; c < v.C; c++) {

@@ -2,6 +2,7 @@
  * each output's gradient to the first maximum in scan order (rows, then
  * columns), as PyTorch does, recomputed from the input rather than saved.
  * NaN propagates like in PyTorch: a NaN tap wins. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,7 +134,7 @@ static void maxpool_backward_nhwc(const cz_pool *p, const cz_kctx *k) {
     for (int64_t b = 0; b < NB; b++) {
       int64_t c0 = b * MP_CB, cb = C - c0 < MP_CB ? C - c0 : MP_CB;
       float best[MP_CB];
-      int64_t at[MP_CB];
+      int32_t at[MP_CB]; /* ih*W+iw: int32 lets the compare loop vectorize */
       if (!acc)
         for (int64_t s = 0; s < H * W; s++)
           memset(gx + (n * H * W + s) * C + c0, 0, (size_t)cb * sizeof *gx);
@@ -148,8 +149,8 @@ static void maxpool_backward_nhwc(const cz_pool *p, const cz_kctx *k) {
             for (int64_t j = w0; j < w1; j++) {
               int64_t ih = oh * p->s[0] - p->pb[0] + i * p->d[0];
               int64_t iw = ow * p->s[1] - p->pb[1] + j * p->d[1];
-              int64_t s = (n * H + ih) * W + iw;
-              const float *xi = x + s * C + c0;
+              int32_t s = (int32_t)(ih * W + iw);
+              const float *xi = x + (n * H * W + s) * C + c0;
               if (first) {
                 for (int64_t c = 0; c < cb; c++) best[c] = xi[c], at[c] = s;
                 first = false;
@@ -162,7 +163,7 @@ static void maxpool_backward_nhwc(const cz_pool *p, const cz_kctx *k) {
               }
             }
           const float *g = gy + ((n * OH + oh) * OW + ow) * C + c0;
-          for (int64_t c = 0; c < cb; c++) gx[at[c] * C + c0 + c] += g[c];
+          for (int64_t c = 0; c < cb; c++) gx[(n * H * W + at[c]) * C + c0 + c] += g[c];
         }
       }
     }
@@ -172,7 +173,7 @@ static void maxpool_backward(cz_kctx *k) {
   if (!k->gin[0].data) return;
   const cz_pool *p = k->node->priv;
   if (!k->reference && k->in[0].layout == CZ_NHWC && k->gin[0].layout == CZ_NHWC &&
-      k->gout[0].layout == CZ_NHWC)
+      k->gout[0].layout == CZ_NHWC && p->in[0] * p->in[1] <= INT32_MAX)
     maxpool_backward_nhwc(p, k);
   else
     maxpool_backward_ref(p, k);

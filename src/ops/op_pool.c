@@ -68,9 +68,11 @@ static cz_err *get_auto_pad(const cz_graph *g, const cz_node *n, pad_mode *m) {
 }
 
 /* Output extent and padding of axis a. ceil_mode follows PyTorch (and
- * ONNX since opset 19): a last window that would start in the end padding
- * is dropped. auto_pad modes use ONNX's formulas, where ceil_mode has no
- * say. */
+ * onnxruntime): a last window that would start in the end padding is
+ * dropped. VALID is explicit zero padding (ceil_mode applies, as in
+ * onnxruntime); SAME_* gives ceil(in / stride) outputs whatever ceil_mode
+ * says, padded as ONNX specifies (the odd unit at the end for SAME_UPPER,
+ * at the start for SAME_LOWER). */
 static cz_err *axis_geometry(const cz_graph *g, const cz_node *n, cz_pool *p, int a, pad_mode m,
                              bool ceil_mode) {
   int64_t in = p->in[a], k = p->k[a], s = p->s[a], d = p->d[a];
@@ -95,7 +97,7 @@ static cz_err *axis_geometry(const cz_graph *g, const cz_node *n, cz_pool *p, in
                        "on axis %s (input %s, pads %lld+%lld)",
                        (long long)k, (long long)ek, (long long)padded, axis_name[a], xs,
                        (long long)p->pb[a], (long long)p->pe[a]);
-  if (ceil_mode && m == PAD_NOTSET) {
+  if (ceil_mode) {
     p->out[a] = (padded - ek + s - 1) / s + 1;
     if ((p->out[a] - 1) * s >= in + p->pb[a]) p->out[a]--;
   } else {

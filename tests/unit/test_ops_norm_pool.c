@@ -240,7 +240,8 @@ static void test_bn_running_stats(void **state) {
         double em = mom * rm0[c] + (1 - mom) * mu, ev = mom * rv0[c] + (1 - mom) * q / 5;
         worst = fmax(worst, fmax(fabs(rm[c] - em) / fabs(em), fabs(rv[c] - ev) / fabs(ev)));
         worst_t = fmax(worst_t, fabs(rm[c] - torch_stats[mi][c]) / fabs(torch_stats[mi][c]));
-        worst_t = fmax(worst_t, fabs(rv[c] - torch_stats[mi][2 + c]) / fabs(torch_stats[mi][2 + c]));
+        double tv = torch_stats[mi][2 + c];
+        worst_t = fmax(worst_t, fabs(rv[c] - tv) / fabs(tv));
         for (int k = 0; k < 6; k++) {
           int i = (k / 3) * 6 + c * 3 + k % 3;
           double ey = (x[i] - mu) / sqrt(q / 6 + 1e-3) * sc[c] + bi[c];
@@ -255,6 +256,48 @@ static void test_bn_running_stats(void **state) {
       ct_inputs_free(&in);
       cz_graph_free(g);
     }
+}
+
+/* A large offset with a small spread: naive float sums of x and x^2 would
+ * lose the variance; double two-pass sums keep it. The normalized output
+ * must match a double computation from the same float inputs. */
+static void test_bn_large_offset(void **state) {
+  (void)state;
+  cz_graph *g = cz_graph_new("bn");
+  float ones[3] = {1, 1, 1}, zeros[3] = {0, 0, 0};
+  int v[5];
+  v[0] = cz_graph_input(g, "x", CZ_F32, cz_shape4(16, 3, 6, 6));
+  v[1] = cz_graph_param(g, "w", cz_shape1(3), ones);
+  v[2] = cz_graph_param(g, "b", cz_shape1(3), zeros);
+  v[3] = cz_graph_buffer(g, "rm", cz_shape1(3), zeros);
+  v[4] = cz_graph_buffer(g, "rv", cz_shape1(3), ones);
+  int n = cz_graph_node(g, "BatchNormalization", "bn", 5, v, 1, NULL);
+  cz_graph_mark_output(g, cz_node_out(g, n, 0));
+  ct_inputs in = ct_inputs_random(g, 4, 0.05f);
+  float *x = in.data[0];
+  int64_t S = 36, N = 16;
+  for (int64_t i = 0; i < N * 3 * S; i++) x[i] += 3000.0f;
+  for (int ref = 0; ref < 2; ref++) {
+    ct_run r = ct_run_graph(g, &in, true, false, ref == 1, 1);
+    double worst = 0;
+    for (int c = 0; c < 3; c++) {
+      double s = 0, q = 0;
+      for (int64_t k = 0; k < N * S; k++) s += x[(k / S) * 3 * S + c * S + k % S];
+      double mu = s / (double)(N * S);
+      for (int64_t k = 0; k < N * S; k++) q += pow(x[(k / S) * 3 * S + c * S + k % S] - mu, 2);
+      double is = 1 / sqrt(q / (double)(N * S) + 1e-5);
+      for (int64_t k = 0; k < N * S; k++) {
+        int64_t i = (k / S) * 3 * S + c * S + k % S;
+        worst = fmax(worst, fabs(r.out[0][i] - (x[i] - mu) * is));
+      }
+    }
+    printf("BatchNormalization offset 3000, std 0.05 (%s): y abs err %.3g (bound 1e-5)\n",
+           ref ? "reference" : "fast", worst);
+    assert_true(worst < 1e-5);
+    ct_run_free(&r);
+  }
+  ct_inputs_free(&in);
+  cz_graph_free(g);
 }
 
 /* Eval mode leaves the running stats alone. */
@@ -335,6 +378,7 @@ static const pool_cfg pool_cfgs[] = {
     {"k3 s2 SAME_UPPER", {3, 3}, {2, 2}, {1, 1}, {0, 0, 0, 0}, 0, 1, "SAME_UPPER"},
     {"k2 s2 SAME_LOWER", {2, 2}, {3, 2}, {1, 1}, {0, 0, 0, 0}, 0, 0, "SAME_LOWER"},
     {"k2 s2 VALID", {2, 2}, {2, 2}, {1, 1}, {0, 0, 0, 0}, 0, 0, "VALID"},
+    {"k3 s2 VALID ceil", {3, 3}, {2, 2}, {1, 1}, {0, 0, 0, 0}, 1, 1, "VALID"},
     {"k2 s1 dil2 ceil", {2, 2}, {2, 1}, {2, 2}, {1, 0, 1, 1}, 1, 0, NULL}, /* MaxPool only */
 };
 
@@ -401,9 +445,11 @@ static void test_pool_torch_values(void **state) {
        {16.0f / 9, 11.0f / 3, 28.0f / 9, 23.0f / 3, 13, 29.0f / 3, 76.0f / 9, 41.0f / 3,
         88.0f / 9}},
       {"AveragePool", 5, 3, 2, 1, 1, 0, 3, {4, 5.5f, 7, 11.5f, 13, 14.5f, 19, 20.5f, 22}},
-      {"MaxPool", 6, 2, 2, 1, 1, 0, 4, {1, 3, 5, 6, 13, 15, 17, 18, 25, 27, 29, 30, 31, 33, 35, 36}},
+      {"MaxPool", 6, 2, 2, 1, 1, 0, 4,
+       {1, 3, 5, 6, 13, 15, 17, 18, 25, 27, 29, 30, 31, 33, 35, 36}},
       /* 7x7 inputs: the permutation (i * 37) % 49, dilation 2 */
-      {"MaxPool", 7, 2, 2, 1, 2, 0, 4, {2, 27, 27, 3, 30, 30, 31, 31, 30, 34, 34, 31, 9, 34, 34, 10}},
+      {"MaxPool", 7, 2, 2, 1, 2, 0, 4,
+       {2, 27, 27, 3, 30, 30, 31, 31, 30, 34, 34, 31, 9, 34, 34, 10}},
       {"MaxPool", 7, 3, 2, 1, 2, 0, 3, {30, 31, 31, 34, 34, 34, 34, 34, 34}},
       {"AveragePool", 7, 3, 3, 1, 1, 1, 3,
        {53.0f / 9, 120.0f / 9, 107.0f / 9, 167.0f / 9, 201.0f / 9, 150.0f / 9, 88.0f / 9,
@@ -578,8 +624,10 @@ static void test_fanout_accumulates(void **state) {
   g->values[x].requires_grad = true;
   const char *ops[] = {"MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization"};
   float ones[4] = {1, 1, 1, 1}, zeros[4] = {0};
-  int w = cz_graph_param(g, "w", cz_shape1(4), ones), b = cz_graph_param(g, "b", cz_shape1(4), zeros);
-  int rm = cz_graph_buffer(g, "rm", cz_shape1(4), zeros), rv = cz_graph_buffer(g, "rv", cz_shape1(4), ones);
+  int w = cz_graph_param(g, "w", cz_shape1(4), ones);
+  int b = cz_graph_param(g, "b", cz_shape1(4), zeros);
+  int rm = cz_graph_buffer(g, "rm", cz_shape1(4), zeros);
+  int rv = cz_graph_buffer(g, "rv", cz_shape1(4), ones);
   for (int o = 0; o < 4; o++) {
     int in[5] = {x, w, b, rm, rv};
     int n = cz_graph_node(g, ops[o], ops[o], o == 3 ? 5 : 1, in, 1, NULL);
@@ -613,13 +661,16 @@ static void test_fanout_accumulates(void **state) {
 static void test_determinism(void **state) {
   (void)state;
   bn_case b = bn_make(cz_shape4(8, 32, 12, 12), 3);
-  int mp = cz_graph_node(b.g, "MaxPool", "mp", 1, &(int){cz_node_out(b.g, b.node, 0)}, 1, NULL);
+  int y = cz_node_out(b.g, b.node, 0);
+  int mp = cz_graph_node(b.g, "MaxPool", "mp", 1, &y, 1, NULL);
   set_ints(b.g, mp, "kernel_shape", 3, 3);
   set_ints(b.g, mp, "strides", 2, 2);
   set_pads(b.g, mp, 1, 1, 1, 1);
-  int ap = cz_graph_node(b.g, "AveragePool", "ap", 1, &(int){cz_node_out(b.g, mp, 0)}, 1, NULL);
+  y = cz_node_out(b.g, mp, 0);
+  int ap = cz_graph_node(b.g, "AveragePool", "ap", 1, &y, 1, NULL);
   set_ints(b.g, ap, "kernel_shape", 2, 2);
-  int gp = cz_graph_node(b.g, "GlobalAveragePool", "gp", 1, &(int){cz_node_out(b.g, ap, 0)}, 1, NULL);
+  y = cz_node_out(b.g, ap, 0);
+  int gp = cz_graph_node(b.g, "GlobalAveragePool", "gp", 1, &y, 1, NULL);
   b.g->n_outputs = 0;
   cz_graph_mark_output(b.g, cz_node_out(b.g, gp, 0));
   cz_graph_mark_output(b.g, cz_node_out(b.g, mp, 0));
@@ -730,13 +781,22 @@ static void test_pool_errors(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_bn_fd_train),        cmocka_unit_test(test_bn_fd_eval),
-      cmocka_unit_test(test_bn_fast_vs_reference), cmocka_unit_test(test_bn_running_stats),
-      cmocka_unit_test(test_bn_eval_keeps_stats), cmocka_unit_test(test_bn_errors),
-      cmocka_unit_test(test_pool_fd),            cmocka_unit_test(test_pool_torch_values),
-      cmocka_unit_test(test_maxpool_ties_and_nan), cmocka_unit_test(test_pool_fast_vs_reference), cmocka_unit_test(test_pool_rowmajor_input),
-      cmocka_unit_test(test_gap),                cmocka_unit_test(test_fanout_accumulates),
-      cmocka_unit_test(test_determinism),        cmocka_unit_test(test_macc),
+      cmocka_unit_test(test_bn_fd_train),
+      cmocka_unit_test(test_bn_fd_eval),
+      cmocka_unit_test(test_bn_fast_vs_reference),
+      cmocka_unit_test(test_bn_running_stats),
+      cmocka_unit_test(test_bn_large_offset),
+      cmocka_unit_test(test_bn_eval_keeps_stats),
+      cmocka_unit_test(test_bn_errors),
+      cmocka_unit_test(test_pool_fd),
+      cmocka_unit_test(test_pool_torch_values),
+      cmocka_unit_test(test_maxpool_ties_and_nan),
+      cmocka_unit_test(test_pool_fast_vs_reference),
+      cmocka_unit_test(test_pool_rowmajor_input),
+      cmocka_unit_test(test_gap),
+      cmocka_unit_test(test_fanout_accumulates),
+      cmocka_unit_test(test_determinism),
+      cmocka_unit_test(test_macc),
       cmocka_unit_test(test_pool_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
