@@ -84,22 +84,24 @@ static void apply_mask(const cz_kctx *k, const float *src, cz_layout ls, float *
     for (int64_t i = 0; i < n; i++) {
       int64_t is = mask_on_dst ? cz_relayout_index(i, shape, ld, ls) : i;
       int64_t id = mask_on_dst ? i : cz_relayout_index(i, shape, ls, ld);
-      float m = 1.0f;
-      if (all) m = 0.0f;
-      else if (on) {
+      bool keep = !all;
+      if (on && !all) {
         uint32_t w[4];
         cz_mask_block(&ms, (uint64_t)i / 4, w);
-        m = w[i % 4] >= thr ? scale : 0.0f;
+        keep = w[i % 4] >= thr;
       }
-      float v = src[is] * m;
+      /* Dropped elements are +0 on every path (never x * 0 = -0). */
+      float v = keep ? (on ? src[is] * scale : src[is]) : 0.0f;
       dst[id] = add ? dst[id] + v : v;
     }
     return;
   }
   if (!on || all) {
-    float m = all ? 0.0f : 1.0f;
 #pragma omp parallel for simd schedule(static) if (n > CZ_PAR_MIN)
-    for (int64_t i = 0; i < n; i++) dst[i] = add ? dst[i] + src[i] * m : src[i] * m;
+    for (int64_t i = 0; i < n; i++) {
+      float v = all ? 0.0f : src[i];
+      dst[i] = add ? dst[i] + v : v;
+    }
     return;
   }
   int64_t blocks = (n + 3) / 4;
