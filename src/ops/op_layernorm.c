@@ -153,21 +153,22 @@ static void ln_forward(cz_kctx *k) {
   float *saved = k->saved; /* mean[rows], rstd[rows] when training */
   int64_t D = q.D;
   if (k->reference) {
+    /* Row statistics in double: the reference is the sharper one. */
     for (int64_t r = 0; r < q.rows; r++) {
-      float mean = 0.0f, var = 0.0f;
+      double mean = 0.0, var = 0.0;
       for (int64_t j = 0; j < D; j++) mean += x[offset_of(&q, k->in[0].layout, r, j)];
-      mean /= (float)D;
+      mean /= (double)D;
       for (int64_t j = 0; j < D; j++) {
-        float d = x[offset_of(&q, k->in[0].layout, r, j)] - mean;
+        double d = x[offset_of(&q, k->in[0].layout, r, j)] - mean;
         var += d * d;
       }
-      var /= (float)D;
-      float rstd = 1.0f / sqrtf(var + a->eps);
+      var /= (double)D;
+      double rstd = 1.0 / sqrt(var + a->eps);
       for (int64_t j = 0; j < D; j++) {
-        float v = (x[offset_of(&q, k->in[0].layout, r, j)] - mean) * rstd * sc[j];
-        y[offset_of(&q, k->out[0].layout, r, j)] = b ? v + b[j] : v;
+        double v = (x[offset_of(&q, k->in[0].layout, r, j)] - mean) * rstd * sc[j];
+        y[offset_of(&q, k->out[0].layout, r, j)] = (float)(b ? v + b[j] : v);
       }
-      if (saved) saved[r] = mean, saved[q.rows + r] = rstd;
+      if (saved) saved[r] = (float)mean, saved[q.rows + r] = (float)rstd;
     }
     return;
   }
@@ -209,22 +210,22 @@ static void ln_backward_reference(cz_kctx *k, const ln_geo *q) {
   if (gs && !k->gin_acc[1]) memset(gs, 0, (size_t)D * sizeof *gs);
   if (gb && !k->gin_acc[2]) memset(gb, 0, (size_t)D * sizeof *gb);
   for (int64_t r = 0; r < q->rows; r++) {
-    float mean = saved[r], rstd = saved[q->rows + r];
-    float m1 = 0.0f, m2 = 0.0f; /* means of dxhat and dxhat * xhat */
+    double mean = saved[r], rstd = saved[q->rows + r];
+    double m1 = 0.0, m2 = 0.0; /* means of dxhat and dxhat * xhat */
     for (int64_t j = 0; j < D; j++) {
-      float xh = (x[offset_of(q, lx, r, j)] - mean) * rstd;
-      float g = gy[offset_of(q, ly, r, j)];
-      if (gs) gs[j] += g * xh;
-      if (gb) gb[j] += g;
+      double xh = (x[offset_of(q, lx, r, j)] - mean) * rstd;
+      double g = gy[offset_of(q, ly, r, j)];
+      if (gs) gs[j] += (float)(g * xh);
+      if (gb) gb[j] += (float)g;
       m1 += g * sc[j];
       m2 += g * sc[j] * xh;
     }
-    m1 /= (float)D, m2 /= (float)D;
+    m1 /= (double)D, m2 /= (double)D;
     if (!gx) continue;
     for (int64_t j = 0; j < D; j++) {
       int64_t o = offset_of(q, lx, r, j);
-      float xh = (x[o] - mean) * rstd;
-      float v = rstd * (gy[offset_of(q, ly, r, j)] * sc[j] - m1 - xh * m2);
+      double xh = (x[o] - mean) * rstd;
+      float v = (float)(rstd * (gy[offset_of(q, ly, r, j)] * sc[j] - m1 - xh * m2));
       gx[o] = k->gin_acc[0] ? gx[o] + v : v;
     }
   }
