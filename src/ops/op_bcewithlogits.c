@@ -64,10 +64,11 @@ static void bce_forward(cz_kctx *k) {
   const bce_attr *a = k->node->priv;
   int64_t N = k->in[0].shape.d[0], C = k->in[0].shape.d[1];
   const float *x = cz_f32(&k->in[0]);
-  float *row = k->work;
+  double *row = k->work; /* per-row losses, summed in row order */
 #pragma omp parallel for schedule(static) if (!k->reference && N * C > CZ_PAR_MIN)
   for (int64_t i = 0; i < N; i++) {
-    float s = 0.0f, t;
+    double s = 0.0;
+    float t;
     for (int64_t j = 0; j < C; j++) {
       if (!target(k, a, i, j, C, &t)) break;
       float v = x[i * C + j];
@@ -104,14 +105,10 @@ static void bce_backward(cz_kctx *k) {
   }
 }
 
-static size_t bce_work_bytes(const cz_graph *g, const cz_node *n, bool backward) {
-  return backward ? 0 : (size_t)cz_in_value(g, n, 0)->shape.d[0] * sizeof(float);
-}
-
 static const char *const bce_attrs[] = {"smoothing", "target_threshold", NULL};
 
 const cz_op cz_op_BCEWithLogits = {
     .name = "BCEWithLogits", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
     .attrs = bce_attrs, .infer = bce_infer, .forward = bce_forward, .backward = bce_backward,
-    .bwd_needs = CZ_NEED_IN(0) | CZ_NEED_IN(1), .work_bytes = bce_work_bytes,
+    .bwd_needs = CZ_NEED_IN(0) | CZ_NEED_IN(1), .work_bytes = cz_loss_row_work,
 };

@@ -34,22 +34,27 @@ int64_t cz_loss_label(const cz_tensor *t, int64_t i) {
   return t->dtype == CZ_I64 ? ((const int64_t *)t->data)[i] : ((const int32_t *)t->data)[i];
 }
 
-float cz_loss_lse(const float *x, int64_t C, bool fast) {
-  float m = -INFINITY, s = 0.0f;
+double cz_loss_lse(const float *x, int64_t C, bool fast) {
   if (fast) {
+    float m = -INFINITY, s = 0.0f;
 #pragma omp simd reduction(max : m)
     for (int64_t j = 0; j < C; j++) m = x[j] > m ? x[j] : m;
 #pragma omp simd reduction(+ : s)
     for (int64_t j = 0; j < C; j++) s += expf(x[j] - m);
-  } else {
-    for (int64_t j = 0; j < C; j++) m = x[j] > m ? x[j] : m;
-    for (int64_t j = 0; j < C; j++) s += expf(x[j] - m);
+    return (double)m + log((double)s);
   }
-  return m + logf(s);
+  double m = -INFINITY, s = 0.0;
+  for (int64_t j = 0; j < C; j++) m = x[j] > m ? x[j] : m;
+  for (int64_t j = 0; j < C; j++) s += exp(x[j] - m);
+  return m + log(s);
 }
 
-double cz_loss_sum(const float *v, int64_t n) {
+double cz_loss_sum(const double *v, int64_t n) {
   double s = 0;
   for (int64_t i = 0; i < n; i++) s += v[i];
   return s;
+}
+
+size_t cz_loss_row_work(const cz_graph *g, const cz_node *n, bool backward) {
+  return backward ? 0 : (size_t)cz_in_value(g, n, 0)->shape.d[0] * sizeof(double);
 }

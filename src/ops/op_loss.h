@@ -12,10 +12,11 @@ cz_err *cz_loss_logits(cz_graph *g, cz_node *n, int64_t *N, int64_t *C);
 cz_err *cz_loss_labels(const cz_graph *g, const cz_node *n, int i, int64_t N);
 /* Label i of an int64 or int32 tensor. */
 int64_t cz_loss_label(const cz_tensor *t, int64_t i);
-/* log(sum exp(x[0..C))), shifted by the maximum; `fast` vectorizes the
- * reductions (another summation order). */
-float cz_loss_lse(const float *x, int64_t C, bool fast);
-/* sum of v[0..n) in double, in index order: the same for every thread
- * count. */
-double cz_loss_sum(const float *v, int64_t n);
+/* log(sum exp(x[0..C))), shifted by the maximum: `fast` in float32 with
+ * vectorized reductions, else (the reference kernels) in double. */
+double cz_loss_lse(const float *x, int64_t C, bool fast);
+/* sum of v[0..n) in index order: the same for every thread count. */
+double cz_loss_sum(const double *v, int64_t n);
+/* Per-row loss scratch (forward work): N doubles. */
+size_t cz_loss_row_work(const cz_graph *g, const cz_node *n, bool backward);
 #endif

@@ -65,21 +65,22 @@ static void sce_forward(cz_kctx *k) {
   const sce_attr *a = k->node->priv;
   int64_t N = k->in[0].shape.d[0], C = k->in[0].shape.d[1];
   const float *x = cz_f32(&k->in[0]);
-  float *row = k->work, *lse_saved = k->saved;
+  double *row = k->work; /* per-row losses, summed in row order */
+  float *lse_saved = k->saved;
   bool fast = !k->reference;
 #pragma omp parallel for schedule(static) if (fast && N * C > CZ_PAR_MIN)
   for (int64_t i = 0; i < N; i++) {
     const float *xr = x + i * C;
     int64_t l = cz_loss_label(&k->in[1], i);
-    float lse = cz_loss_lse(xr, C, fast);
-    if (lse_saved) lse_saved[i] = lse;
-    row[i] = 0.0f;
+    double lse = cz_loss_lse(xr, C, fast);
+    if (lse_saved) lse_saved[i] = (float)lse;
+    row[i] = 0.0;
     if (row_kind(a, l, C) != 1) continue;
-    float v = (1.0f - a->eps) * (lse - xr[l]);
+    double v = (1.0 - a->eps) * (lse - xr[l]);
     if (a->eps > 0.0f) { /* eps * mean_c(-log p_c) = eps * (lse - mean_c x_c) */
-      float s = 0.0f;
+      double s = 0.0;
       for (int64_t j = 0; j < C; j++) s += xr[j];
-      v += a->eps * (lse - s / (float)C);
+      v += a->eps * (lse - s / (double)C);
     }
     row[i] = v;
   }
@@ -115,15 +116,11 @@ static size_t sce_saved_bytes(const cz_graph *g, const cz_node *n) {
   return (size_t)cz_in_value(g, n, 0)->shape.d[0] * sizeof(float);
 }
 
-static size_t sce_work_bytes(const cz_graph *g, const cz_node *n, bool backward) {
-  return backward ? 0 : (size_t)cz_in_value(g, n, 0)->shape.d[0] * sizeof(float);
-}
-
 static const char *const sce_attrs[] = {"reduction", "ignore_index", "label_smoothing", NULL};
 
 const cz_op cz_op_SoftmaxCrossEntropyLoss = {
     .name = "SoftmaxCrossEntropyLoss", .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 2,
     .attrs = sce_attrs, .infer = sce_infer, .forward = sce_forward, .backward = sce_backward,
     .bwd_needs = CZ_NEED_IN(0) | CZ_NEED_IN(1), .saved_bytes = sce_saved_bytes,
-    .work_bytes = sce_work_bytes,
+    .work_bytes = cz_loss_row_work,
 };

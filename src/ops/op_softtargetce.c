@@ -25,13 +25,14 @@ static cz_err *stce_infer(cz_graph *g, cz_node *n) {
 static void stce_forward(cz_kctx *k) {
   int64_t N = k->in[0].shape.d[0], C = k->in[0].shape.d[1];
   const float *x = cz_f32(&k->in[0]), *t = cz_f32(&k->in[1]);
-  float *row = k->work, *lse_saved = k->saved;
+  double *row = k->work; /* per-row losses, summed in row order */
+  float *lse_saved = k->saved;
   bool fast = !k->reference;
 #pragma omp parallel for schedule(static) if (fast && N * C > CZ_PAR_MIN)
   for (int64_t i = 0; i < N; i++) {
     const float *xr = x + i * C, *tr = t + i * C;
-    float lse = cz_loss_lse(xr, C, fast), v = 0.0f;
-    if (lse_saved) lse_saved[i] = lse;
+    double lse = cz_loss_lse(xr, C, fast), v = 0.0;
+    if (lse_saved) lse_saved[i] = (float)lse;
     for (int64_t j = 0; j < C; j++) v += tr[j] * (lse - xr[j]);
     row[i] = v;
   }
@@ -66,13 +67,9 @@ static size_t stce_saved_bytes(const cz_graph *g, const cz_node *n) {
   return (size_t)cz_in_value(g, n, 0)->shape.d[0] * sizeof(float);
 }
 
-static size_t stce_work_bytes(const cz_graph *g, const cz_node *n, bool backward) {
-  return backward ? 0 : (size_t)cz_in_value(g, n, 0)->shape.d[0] * sizeof(float);
-}
-
 const cz_op cz_op_SoftTargetCrossEntropy = {
     .name = "SoftTargetCrossEntropy", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
     .infer = stce_infer, .forward = stce_forward, .backward = stce_backward,
     .bwd_needs = CZ_NEED_IN(0) | CZ_NEED_IN(1), .saved_bytes = stce_saved_bytes,
-    .work_bytes = stce_work_bytes,
+    .work_bytes = cz_loss_row_work,
 };
