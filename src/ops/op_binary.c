@@ -150,15 +150,24 @@ static float apply(cz_binop op, float a, float b) {
   return 0.0f;
 }
 
-/* Offset of output logical row-major index i in a tensor with strides st
- * over the output shape o (the reference kernels' addressing). */
-static int64_t logical_offset(int64_t i, const cz_shape *o, const int64_t *st) {
+/* The reference kernels' addressing: the output's logical indices in
+ * row-major order, each tensor's offset kept as sum(index * stride). */
+typedef struct {
+  const cz_shape *o;
+  int64_t idx[CZ_MAX_RANK];
+} odometer;
+
+static int64_t odo_offset(const odometer *m, const int64_t *st) {
   int64_t off = 0;
-  for (int ax = o->rank - 1; ax >= 0; ax--) {
-    off += (i % o->d[ax]) * st[ax];
-    i /= o->d[ax];
-  }
+  for (int ax = 0; ax < m->o->rank; ax++) off += m->idx[ax] * st[ax];
   return off;
+}
+
+static void odo_next(odometer *m) {
+  for (int ax = m->o->rank - 1; ax >= 0; ax--) {
+    if (++m->idx[ax] < m->o->d[ax]) return;
+    m->idx[ax] = 0;
+  }
 }
 
 void cz_binary_forward(cz_kctx *k, cz_binop op) {
@@ -172,9 +181,9 @@ void cz_binary_forward(cz_kctx *k, cz_binop op) {
     cz_strides(&Y->shape, Y->layout, sy);
     bcast_strides(A, &Y->shape, sa);
     bcast_strides(B, &Y->shape, sb);
-    for (int64_t i = 0; i < total; i++)
-      y[logical_offset(i, &Y->shape, sy)] =
-          apply(op, a[logical_offset(i, &Y->shape, sa)], b[logical_offset(i, &Y->shape, sb)]);
+    odometer m = {.o = &Y->shape};
+    for (int64_t i = 0; i < total; i++, odo_next(&m))
+      y[odo_offset(&m, sy)] = apply(op, a[odo_offset(&m, sa)], b[odo_offset(&m, sb)]);
     return;
   }
   const cz_tensor *ops[2] = {A, B};
@@ -283,11 +292,11 @@ static void grad_reference(cz_kctx *k, cz_binop op, int which) {
   bcast_strides(X, &Y->shape, sx);
   bool reads = op == CZ_BIN_MUL || op == CZ_BIN_DIV; /* Add, Sub: a, b not kept */
   if (!k->gin_acc[which]) memset(gx, 0, (size_t)cz_numel(X) * sizeof *gx);
-  for (int64_t i = 0; i < cz_numel(Y); i++) {
-    float av = reads ? a[logical_offset(i, &Y->shape, sa)] : 0.0f;
-    float bv = reads ? b[logical_offset(i, &Y->shape, sb)] : 0.0f;
-    gx[logical_offset(i, &Y->shape, sx)] +=
-        contrib(op, which, g[logical_offset(i, &Y->shape, sy)], av, bv);
+  odometer m = {.o = &Y->shape};
+  for (int64_t i = 0; i < cz_numel(Y); i++, odo_next(&m)) {
+    float av = reads ? a[odo_offset(&m, sa)] : 0.0f;
+    float bv = reads ? b[odo_offset(&m, sb)] : 0.0f;
+    gx[odo_offset(&m, sx)] += contrib(op, which, g[odo_offset(&m, sy)], av, bv);
   }
 }
 

@@ -41,10 +41,17 @@ static void off_kink(float *x, int64_t n, float k, float margin) {
     if (fabsf(x[i] - k) < margin) x[i] = x[i] >= k ? k + margin : k - margin;
 }
 
-static double check_fd(cz_graph *g, ct_inputs *in, bool training, const char *what) {
-  double e = ct_check_fd(g, in, training, FD_H, 200, 5, FD_FLOOR, true);
+/* max_elems: elements checked per gradient tensor (a random sample when it
+ * has more; keeps the valgrind run short). */
+static double check_fd_n(cz_graph *g, ct_inputs *in, bool training, const char *what,
+                         int max_elems) {
+  double e = ct_check_fd(g, in, training, FD_H, max_elems, 5, FD_FLOOR, true);
   printf("%-34s finite differences max rel err %.3g (bound %.0e)\n", what, e, FD_BOUND);
   return e;
+}
+
+static double check_fd(cz_graph *g, ct_inputs *in, bool training, const char *what) {
+  return check_fd_n(g, in, training, what, 200);
 }
 
 static double fast_vs_ref(cz_graph *g, ct_inputs *in, bool training) {
@@ -56,17 +63,20 @@ static double fast_vs_ref(cz_graph *g, ct_inputs *in, bool training) {
   return e;
 }
 
-/* Fast kernels with 1 thread and with 2: must agree bit for bit. */
-static double threads_1_vs_2(cz_graph *g, ct_inputs *in, bool training) {
+/* Fast against reference, and the fast run against the fast kernels on
+ * one thread (*threads: must agree bit for bit). */
+static double fast_ref_threads(cz_graph *g, ct_inputs *in, bool training, double *threads) {
+  ct_run a = ct_run_graph(g, in, training, true, true, 9);
+  ct_run b = ct_run_graph(g, in, training, true, false, 9);
   int keep = omp_get_max_threads();
   omp_set_num_threads(1);
-  ct_run a = ct_run_graph(g, in, training, true, false, 9);
-  omp_set_num_threads(2);
-  ct_run b = ct_run_graph(g, in, training, true, false, 9);
+  ct_run c = ct_run_graph(g, in, training, true, false, 9);
   omp_set_num_threads(keep);
-  double e = ct_compare_runs(&a, &b, 1e-30);
+  double e = ct_compare_runs(&a, &b, FAST_FLOOR);
+  *threads = ct_compare_runs(&b, &c, 1e-30);
   ct_run_free(&a);
   ct_run_free(&b);
+  ct_run_free(&c);
   return e;
 }
 
@@ -357,7 +367,7 @@ static void test_binary_fd(void **state) {
       ct_inputs in = binary_data(g, 31 + i, o == 3);
       char what[80];
       snprintf(what, sizeof what, "%s %s", BIN_OPS[o], SMALL[i].name);
-      assert_true(check_fd(g, &in, false, what) < FD_BOUND);
+      assert_true(check_fd_n(g, &in, false, what, 40) < FD_BOUND);
       double e = fast_vs_ref(g, &in, false);
       assert_true(e < FAST_BOUND);
       ct_inputs_free(&in);
@@ -365,15 +375,20 @@ static void test_binary_fd(void **state) {
     }
 }
 
+/* Every large layout for Mul; Add, Sub and Div share its walk and
+ * reductions and differ only in the per-element formula, so they take the
+ * structurally distinct ones (no broadcast, SE, per-channel, both
+ * broadcast) to keep the valgrind run short. */
 static void test_binary_fast_and_threads(void **state) {
   (void)state;
   for (int o = 0; o < 4; o++)
     for (size_t i = 0; i < sizeof LARGE / sizeof *LARGE; i++) {
+      if (o != 2 && i != 0 && i != 1 && i != 3 && i != 8) continue;
       cz_graph *g = binary_graph(BIN_OPS[o], &LARGE[i]);
       ct_inputs in = binary_data(g, 41 + i, o == 3);
-      double e = fast_vs_ref(g, &in, false), t = threads_1_vs_2(g, &in, false);
-      printf("%-3s %-34s fast vs reference %.3g (bound %.0e), 1 vs 2 threads %.3g (bound 0)\n",
-             BIN_OPS[o], LARGE[i].name, e, FAST_BOUND, t);
+      double t, e = fast_ref_threads(g, &in, false, &t);
+      printf("%-3s %-34s fast vs reference %.3g (bound %.0e), %d vs 1 threads %.3g (bound 0)\n",
+             BIN_OPS[o], LARGE[i].name, e, FAST_BOUND, omp_get_max_threads(), t);
       assert_true(e < FAST_BOUND);
       assert_true(t == 0.0);
       ct_inputs_free(&in);
