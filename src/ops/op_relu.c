@@ -1,9 +1,14 @@
-/* Relu (ONNX): y = max(x, 0). Backward passes the gradient where x > 0
+/* Relu (ONNX): y = max(x, 0); MACC 1 per element like the other
+ * activations. Backward passes the gradient where x > 0
  * (PyTorch's convention: zero gradient at exactly 0). */
 #include "ops/op.h"
 #include "ops/op_util.h"
 
 static cz_err *relu_infer(cz_graph *g, cz_node *n) { return cz_op_same_shape_float(g, n); }
+
+static int64_t relu_macc(const cz_graph *g, const cz_node *n) {
+  return cz_shape_numel(&g->values[n->out[0]].shape);
+}
 
 static void relu_forward(cz_kctx *k) {
   const float *x = cz_f32(&k->in[0]);
@@ -34,5 +39,5 @@ static void relu_backward(cz_kctx *k) {
 const cz_op cz_op_Relu = {
     .name = "Relu", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
     .infer = relu_infer, .forward = relu_forward, .backward = relu_backward,
-    .bwd_needs = CZ_NEED_OUT(0),
+    .macc = relu_macc, .bwd_needs = CZ_NEED_OUT(0),
 };
