@@ -25,7 +25,7 @@ debian_packages=(
   libcmocka-dev                     # unit test framework
   python3 python3-venv python3-yaml # CLI tests and the config-load benchmark peer
   dataset-fashion-mnist             # the demo's real data, no download at run time
-  python3-torch python3-numpy       # test oracle and benchmark peer for the compute engine
+  python3-torch python3-numpy python3-torchvision  # engine oracle and benchmark peer
 )
 
 # PyPI packages for test oracles and benchmark peers only, never for czoo
