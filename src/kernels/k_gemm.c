@@ -1,0 +1,408 @@
+/* Blocked, packed SGEMM driver and its micro-kernels (k_gemm.h). */
+#include "kernels/k_gemm.h"
+
+#include <omp.h>
+#include <string.h>
+
+#include "kernels/k_simd.h"
+
+#if CZ_K_X86
+#include <immintrin.h>
+#endif
+
+/* Block sizes: KC values of k per packed block (A strip + B block stay in
+ * L1/L2), MC rows and about NB_TARGET columns of C per job. MC is a
+ * multiple of every MR below. */
+#define KC 256
+#define MC 96
+#define NB_TARGET 128
+#define MR_MAX 16
+/* Up to this many K slices, each at least SLICE_MIN_K long, when M x N has
+ * too few jobs to keep the threads busy. */
+#define SLICES_MAX 16
+#define SLICE_MIN_K 2048
+#define SLICE_MAX_BYTES ((size_t)16 << 20)
+
+typedef void (*ukr_fn)(int64_t kc, const float *a, int64_t ast, const float *b, float *c,
+                       int64_t ldc, int mr, int nr, bool acc, const float *bias);
+
+/* ---- micro-kernels: k-major (T) and row-major (R) A, per instruction set ---- */
+#define KT
+#define V float
+#define VL 1
+#define VZERO() 0.0f
+#define VLOADA(p) (*(p))
+#define VLOADU(p) (*(p))
+#define VSTOREU(p, v) (*(p) = (v))
+#define VSET1(x) (x)
+#define VFMA(a, b, c) ((a) * (b) + (c))
+#define VADD(a, b) ((a) + (b))
+#define UKR_NAME ukr_generic_t4x8
+#define MR 4
+#define NV 8
+#define AMODE 0
+#include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_generic_r4x8
+#define MR 4
+#define NV 8
+#define AMODE 1
+#include "kernels/k_gemm_ukr.h"
+#undef KT
+#undef V
+#undef VL
+#undef VZERO
+#undef VLOADA
+#undef VLOADU
+#undef VSTOREU
+#undef VSET1
+#undef VFMA
+#undef VADD
+#if CZ_K_X86
+#define KT CZ_K_TARGET_AVX2
+#define V __m256
+#define VL 8
+#define VZERO() _mm256_setzero_ps()
+#define VLOADA(p) _mm256_loadu_ps(p)
+#define VLOADU(p) _mm256_loadu_ps(p)
+#define VSTOREU(p, v) _mm256_storeu_ps(p, v)
+#define VSET1(x) _mm256_set1_ps(x)
+#define VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define VADD(a, b) _mm256_add_ps(a, b)
+#define UKR_NAME ukr_avx2_t8x1
+#define MR 8
+#define NV 1
+#define AMODE 0
+#include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx2_r8x1
+#define MR 8
+#define NV 1
+#define AMODE 1
+#include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx2_t6x2
+#define MR 6
+#define NV 2
+#define AMODE 0
+#include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx2_r6x2
+#define MR 6
+#define NV 2
+#define AMODE 1
+#include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx2_t4x3
+#define MR 4
+#define NV 3
+#define AMODE 0
+#include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx2_r4x3
+#define MR 4
+#define NV 3
+#define AMODE 1
+#include "kernels/k_gemm_ukr.h"
+#undef KT
+#undef V
+#undef VL
+#undef VZERO
+#undef VLOADA
+#undef VLOADU
+#undef VSTOREU
+#undef VSET1
+#undef VFMA
+#undef VADD
+#define KT CZ_K_TARGET_AVX512
+#define V __m512
+#define VL 16
+#define VZERO() _mm512_setzero_ps()
+#define VLOADA(p) _mm512_loadu_ps(p)
+#define VLOADU(p) _mm512_loadu_ps(p)
+#define VSTOREU(p, v) _mm512_storeu_ps(p, v)
+#define VSET1(x) _mm512_set1_ps(x)
+#define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define VADD(a, b) _mm512_add_ps(a, b)
+#define UKR_NAME ukr_avx512_t16x1
+#define MR 16
+#define NV 1
+#define AMODE 0
+#include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx512_r8x1
+#define MR 8
+#define NV 1
+#define AMODE 1
+#include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx512_t12x2
+#define MR 12
+#define NV 2
+#define AMODE 0
+#include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx512_r8x2
+#define MR 8
+#define NV 2
+#define AMODE 1
+#include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx512_t8x3
+#define MR 8
+#define NV 3
+#define AMODE 0
+#include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx512_r8x3
+#define MR 8
+#define NV 3
+#define AMODE 1
+#include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx512_t6x4
+#define MR 6
+#define NV 4
+#define AMODE 0
+#include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx512_r6x4
+#define MR 6
+#define NV 4
+#define AMODE 1
+#include "kernels/k_gemm_ukr.h"
+#undef KT
+#undef V
+#undef VL
+#undef VZERO
+#undef VLOADA
+#undef VLOADU
+#undef VSTOREU
+#undef VSET1
+#undef VFMA
+#undef VADD
+#endif
+
+typedef struct {
+  int nr;      /* columns of a tile */
+  int mr_t;    /* rows of the k-major kernel (packed or transposed A) */
+  ukr_fn t;
+  int mr_r;    /* rows of the row-major kernel (A read in place), <= mr_t */
+  ukr_fn r;
+} ukr_t;
+
+/* The tile for this N: the fewest padded columns, then the widest tile. */
+static ukr_t choose_ukr(int64_t N) {
+  static const ukr_t generic[] = {{8, 4, ukr_generic_t4x8, 4, ukr_generic_r4x8}};
+  const ukr_t *c = generic;
+  int nc = 1;
+#if CZ_K_X86
+  static const ukr_t avx2[] = {{8, 8, ukr_avx2_t8x1, 8, ukr_avx2_r8x1},
+      {16, 6, ukr_avx2_t6x2, 6, ukr_avx2_r6x2},
+      {24, 4, ukr_avx2_t4x3, 4, ukr_avx2_r4x3}};
+  static const ukr_t avx512[] = {{16, 16, ukr_avx512_t16x1, 8, ukr_avx512_r8x1},
+      {32, 12, ukr_avx512_t12x2, 8, ukr_avx512_r8x2},
+      {48, 8, ukr_avx512_t8x3, 8, ukr_avx512_r8x3},
+      {64, 6, ukr_avx512_t6x4, 6, ukr_avx512_r6x4}};
+  switch (cz_k_isa()) {
+    case CZ_ISA_AVX512:
+      /* Eight columns or fewer: half a 16-lane vector would be padding. */
+      if (N <= 8) return avx2[0];
+      c = avx512, nc = 4;
+      break;
+    case CZ_ISA_AVX2: c = avx2, nc = 3; break;
+    default: break;
+  }
+#endif
+  ukr_t best = c[0];
+  int64_t best_pad = (N + best.nr - 1) / best.nr * best.nr;
+  for (int i = 1; i < nc; i++) {
+    int64_t pad = (N + c[i].nr - 1) / c[i].nr * c[i].nr;
+    if (pad <= best_pad) best = c[i], best_pad = pad;
+  }
+  return best;
+}
+
+static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* The slice count: a function of the shape only. */
+static int64_t slices_for(int64_t M, int64_t N, int64_t K) {
+  int64_t jobs = cdiv(M, MC) * cdiv(N, 96);
+  if (jobs >= SLICES_MAX || K < 2 * SLICE_MIN_K) return 1;
+  int64_t s = min64(K / SLICE_MIN_K, cdiv(SLICES_MAX, jobs));
+  while (s > 1 && (size_t)(s * M * N) * sizeof(float) > SLICE_MAX_BYTES) s--;
+  return s;
+}
+
+static size_t slot_floats(int64_t K) { return (size_t)(MR_MAX + NB_TARGET) * (size_t)min64(K, KC); }
+
+size_t cz_k_gemm_work_bytes(int64_t M, int64_t N, int64_t K, bool parallel) {
+  if (M <= 0 || N <= 0 || K <= 0) return 0;
+  int64_t S = slices_for(M, N, K);
+  /* NB is at least 96 for every tile, so this bounds the job count. */
+  int64_t jobs = S * cdiv(M, MC) * cdiv(N, 96);
+  int64_t slots = parallel ? min64(CZ_K_SLOTS, jobs) : 1;
+  size_t floats = (size_t)slots * slot_floats(K) + (S > 1 ? (size_t)(S * M * N) : 0);
+  return floats * sizeof(float) + 64;
+}
+
+/* ap[k*MR + i] = A[i0+i, k0+k], zero rows past M. */
+static void pack_a(const cz_k_gemm_args *g, int64_t i0, int64_t k0, int64_t kc, int MRr,
+                   float *restrict ap) {
+  int mr = (int)min64(MRr, g->M - i0);
+  if (g->a_cs == 1) {
+    for (int i = 0; i < mr; i++) {
+      const float *src = g->a + (i0 + i) * g->a_rs + k0;
+      for (int64_t k = 0; k < kc; k++) ap[k * MRr + i] = src[k];
+    }
+  } else if (g->a_rs == 1) {
+    for (int64_t k = 0; k < kc; k++) {
+      const float *src = g->a + (k0 + k) * g->a_cs + i0;
+      for (int i = 0; i < mr; i++) ap[k * MRr + i] = src[i];
+    }
+  } else {
+    for (int i = 0; i < mr; i++)
+      for (int64_t k = 0; k < kc; k++) ap[k * MRr + i] = g->a[(i0 + i) * g->a_rs + (k0 + k) * g->a_cs];
+  }
+  if (mr < MRr)
+    for (int64_t k = 0; k < kc; k++)
+      for (int i = mr; i < MRr; i++) ap[k * MRr + i] = 0.0f;
+}
+
+/* Panels of NR columns: bp[p*kc*NR + k*NR + j] = alpha*B[k0+k, j0+p*NR+j],
+ * zero past column j1. */
+static void pack_b(const cz_k_gemm_args *g, int64_t k0, int64_t kc, int64_t j0, int64_t j1, int NR,
+                   float *restrict bp) {
+  int64_t np = cdiv(j1 - j0, NR);
+  float alpha = g->alpha;
+  for (int64_t p = 0; p < np; p++) {
+    int64_t jj0 = j0 + p * NR;
+    int nr = (int)min64(NR, j1 - jj0);
+    float *dst = bp + p * kc * NR;
+    for (int64_t k = 0; k < kc; k++) {
+      const float *src = g->b + (k0 + k) * g->b_rs + jj0 * g->b_cs;
+      float *d = dst + k * NR;
+      if (g->b_cs == 1) {
+        if (alpha == 1.0f) {
+          for (int j = 0; j < nr; j++) d[j] = src[j];
+        } else {
+          for (int j = 0; j < nr; j++) d[j] = alpha * src[j];
+        }
+      } else {
+        for (int j = 0; j < nr; j++) d[j] = alpha * src[j * g->b_cs];
+      }
+      for (int j = nr; j < NR; j++) d[j] = 0.0f;
+    }
+  }
+}
+
+typedef struct {
+  ukr_t u;
+  int64_t S, RB, CB, NB, nchunks;
+  float *part; /* S > 1: S row-major M x N partial sums */
+} plan_t;
+
+static void run_job(const cz_k_gemm_args *g, const plan_t *pl, int64_t job, float *slot) {
+  int64_t per_slice = pl->RB * pl->CB;
+  int64_t s = job / per_slice, r = (job % per_slice) / pl->CB, cb = job % pl->CB;
+  int64_t i0 = r * MC, i1 = min64(g->M, i0 + MC);
+  int64_t j0 = cb * pl->NB, j1 = min64(g->N, j0 + pl->NB);
+  int64_t ch0 = s * pl->nchunks / pl->S, ch1 = (s + 1) * pl->nchunks / pl->S;
+  const ukr_t *u = &pl->u;
+  const int NR = u->nr;
+  float *ap = slot, *bp = slot + (size_t)MR_MAX * min64(g->K, KC);
+  float *dst = g->c;
+  int64_t d_rs = g->c_rs, d_cs = g->c_cs;
+  bool sliced = pl->S > 1;
+  if (sliced) dst = pl->part + s * g->M * g->N, d_rs = g->N, d_cs = 1;
+  int64_t np = cdiv(j1 - j0, NR);
+  /* Full strips read A in place when one of its strides is 1; edge strips
+   * (and other strides) go through a zero-padded packed copy. */
+  bool rows = g->a_cs == 1, cols = !rows && g->a_rs == 1;
+  int step = rows ? u->mr_r : u->mr_t;
+  for (int64_t ch = ch0; ch < ch1; ch++) {
+    int64_t k0 = ch * KC, kc = min64(KC, g->K - k0);
+    bool first = ch == ch0;
+    bool acc = first ? (!sliced && g->acc) : true;
+    pack_b(g, k0, kc, j0, j1, NR, bp);
+    for (int64_t i = i0; i < i1; i += step) {
+      int mr = (int)min64(step, i1 - i);
+      ukr_fn fn = u->t;
+      const float *a = ap;
+      int64_t ast = u->mr_t;
+      if (rows && mr == u->mr_r) {
+        fn = u->r, a = g->a + i * g->a_rs + k0, ast = g->a_rs;
+        /* Rows of the strip after next: the hardware prefetcher does not
+         * follow eight interleaved row streams well. */
+        if (i + 3 * step <= i1)
+          for (int ii = 0; ii < step; ii++)
+            for (int64_t k = 0; k < kc; k += 16) __builtin_prefetch(a + (2 * step + ii) * ast + k);
+      } else if (cols && mr == u->mr_t) {
+        a = g->a + k0 * g->a_cs + i, ast = g->a_cs;
+      } else {
+        pack_a(g, i, k0, kc, u->mr_t, ap);
+      }
+      for (int64_t p = 0; p < np; p++) {
+        int64_t jj = j0 + p * NR;
+        int nr = (int)min64(NR, j1 - jj);
+        const float *bias = first && !sliced && g->bias ? g->bias + jj : NULL;
+        const float *b = bp + p * kc * NR;
+        if (d_cs == 1) {
+          fn(kc, a, ast, b, dst + i * d_rs + jj, d_rs, mr, nr, acc, bias);
+          continue;
+        }
+        /* Strided C: the same sums through a tile, then element by element. */
+        float t[MR_MAX * 64];
+        fn(kc, a, ast, b, t, NR, mr, nr, false, NULL);
+        for (int ii = 0; ii < mr; ii++)
+          for (int j = 0; j < nr; j++) {
+            float v = t[ii * NR + j];
+            float *c = dst + (i + ii) * d_rs + (jj + j) * d_cs;
+            if (bias) v = v + bias[j];
+            if (acc) v = v + *c;
+            *c = v;
+          }
+      }
+    }
+  }
+}
+
+/* C = sum of the slices in order (+ bias) (+ C). */
+static void reduce_slices(const cz_k_gemm_args *g, const plan_t *pl, int64_t i) {
+  for (int64_t j = 0; j < g->N; j++) {
+    float v = pl->part[i * g->N + j];
+    for (int64_t s = 1; s < pl->S; s++) v = v + pl->part[(s * g->M + i) * g->N + j];
+    float *c = g->c + i * g->c_rs + j * g->c_cs;
+    if (g->bias) v = v + g->bias[j];
+    if (g->acc) v = v + *c;
+    *c = v;
+  }
+}
+
+void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
+  if (g->M <= 0 || g->N <= 0) return;
+  if (g->K <= 0) {
+    for (int64_t i = 0; i < g->M; i++)
+      for (int64_t j = 0; j < g->N; j++) {
+        float *c = g->c + i * g->c_rs + j * g->c_cs;
+        float v = g->bias ? 0.0f + g->bias[j] : 0.0f;
+        *c = g->acc ? v + *c : v;
+      }
+    return;
+  }
+  plan_t pl = {.u = choose_ukr(g->N)};
+  pl.S = slices_for(g->M, g->N, g->K);
+  pl.RB = cdiv(g->M, MC);
+  pl.NB = pl.u.nr * (NB_TARGET / pl.u.nr > 0 ? NB_TARGET / pl.u.nr : 1);
+  pl.CB = cdiv(g->N, pl.NB);
+  pl.nchunks = cdiv(g->K, KC);
+  size_t slot = slot_floats(g->K);
+  float *w = work;
+  int64_t jobs = pl.S * pl.RB * pl.CB;
+  int nt = parallel ? cz_k_threads(jobs) : 1;
+  pl.part = w + (size_t)(parallel ? min64(CZ_K_SLOTS, pl.S * pl.RB * cdiv(g->N, 96)) : 1) * slot;
+  if (nt == 1) {
+    for (int64_t j = 0; j < jobs; j++) run_job(g, &pl, j, w);
+    if (pl.S > 1)
+      for (int64_t i = 0; i < g->M; i++) reduce_slices(g, &pl, i);
+    return;
+  }
+#pragma omp parallel num_threads(nt)
+  {
+    float *mine = w + (size_t)omp_get_thread_num() * slot;
+#pragma omp for schedule(static)
+    for (int64_t j = 0; j < jobs; j++) run_job(g, &pl, j, mine);
+    if (pl.S > 1) {
+#pragma omp for schedule(static)
+      for (int64_t i = 0; i < g->M; i++) reduce_slices(g, &pl, i);
+    }
+  }
+}
