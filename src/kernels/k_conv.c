@@ -4,6 +4,7 @@
 #include <omp.h>
 #include <string.h>
 
+#include "kernels/k_conv_direct.h"
 #include "kernels/k_dw.h"
 #include "kernels/k_gemm.h"
 #include "kernels/k_simd.h"
@@ -124,21 +125,29 @@ static size_t layout(const cz_k_conv *p, bool backward, void *work, ws_t *w) {
       w->gw = take(&b, floats_of(g));
       break;
     }
-    case CZ_K_CONV_IM2COL:
-      w->wr = take(&b, (size_t)(p->M * d.KCg));
+    case CZ_K_CONV_IM2COL: {
+      bool direct = cz_k_direct_ok(p);
       if (!backward) {
+        if (direct) {
+          w->slots = take(&b, cz_k_direct_fwd_floats(p));
+          break;
+        }
+        w->wr = take(&b, (size_t)(p->M * d.KCg));
         w->slot_floats = fwd_block(&d);
         w->slots = take(&b, (size_t)min64(CZ_K_SLOTS, d.ntiles) * w->slot_floats);
-      } else {
-        /* dx (a block per thread, by image) and dw (a block per slice)
-         * run one after the other and share the space. */
-        w->slot_floats = dx_block(&d);
-        w->wslices = im2col_wslices(p, &d);
-        size_t fx = (size_t)min64(CZ_K_SLOTS, p->N) * w->slot_floats;
-        size_t fw = (size_t)w->wslices * dw_block(p, &d);
-        w->slots = take(&b, fx > fw ? fx : fw);
+        break;
       }
+      /* dx (a block per thread, by image) and dw (a block per slice, or
+       * the direct kernel's scratch) run one after the other and share
+       * the space. */
+      w->wr = take(&b, (size_t)(p->M * d.KCg));
+      w->slot_floats = dx_block(&d);
+      w->wslices = im2col_wslices(p, &d);
+      size_t fx = (size_t)min64(CZ_K_SLOTS, p->N) * w->slot_floats;
+      size_t fw = direct ? cz_k_direct_dw_floats(p) : (size_t)w->wslices * dw_block(p, &d);
+      w->slots = take(&b, fx > fw ? fx : fw);
       break;
+    }
   }
   if (backward && path != CZ_K_CONV_DEPTHWISE) {
     w->bslices = bias_slices(&d);
@@ -154,42 +163,69 @@ size_t cz_k_conv_work_bytes(const cz_k_conv *p, bool backward) {
 
 /* ---- im2col ---- */
 
-static void copy_small(float *restrict d, const float *restrict s, int64_t n) {
-  if (n > 4) {
-    memcpy(d, s, (size_t)n * sizeof(float));
-    return;
-  }
-  d[0] = s[0];
+/* Short copies are the common case (a few channels per tap): fixed-size
+ * memcpy calls compile to plain moves, where a variable-size one is a
+ * library call. */
+static inline void copy_f(float *restrict d, const float *restrict s, int64_t n) {
+  for (; n >= 8; n -= 8, d += 8, s += 8) memcpy(d, s, 8 * sizeof(float));
+  if (n >= 4) memcpy(d, s, 4 * sizeof(float)), d += 4, s += 4, n -= 4;
+  if (n > 0) d[0] = s[0];
   if (n > 1) d[1] = s[1];
   if (n > 2) d[2] = s[2];
-  if (n > 3) d[3] = s[3];
 }
 
-static void zero_small(float *d, int64_t n) {
-  if (n > 4) {
-    memset(d, 0, (size_t)n * sizeof(float));
-    return;
-  }
+static inline void zero_f(float *d, int64_t n) {
   for (int64_t i = 0; i < n; i++) d[i] = 0.0f;
+}
+
+/* Walks output pixels p0, p0+1, ... as (n, oh, ow) without divisions. */
+typedef struct {
+  int64_t n, oh, ow;
+} pix_t;
+
+static pix_t pix_at(const cz_k_conv *p, int64_t pix) {
+  int64_t HoWo = p->Ho * p->Wo;
+  return (pix_t){pix / HoWo, pix % HoWo / p->Wo, pix % p->Wo};
+}
+
+static void pix_next(const cz_k_conv *p, pix_t *q) {
+  if (++q->ow < p->Wo) return;
+  q->ow = 0;
+  if (++q->oh < p->Ho) return;
+  q->oh = 0;
+  q->n++;
 }
 
 /* col[q*KCg + (kh*KW + kw)*Cg + c] = x[n, ih, iw, g*Cg + c] (0 in the
  * padding) for output pixels p0 .. p0+tp-1. */
 static void im2col(const cz_k_conv *p, const dims_t *d, const float *x, int64_t g, int64_t p0,
                    int64_t tp, float *col) {
-  int64_t HoWo = p->Ho * p->Wo;
-  for (int64_t q = 0; q < tp; q++) {
-    int64_t pix = p0 + q, n = pix / HoWo, oh = pix % HoWo / p->Wo, ow = pix % p->Wo;
+  const int64_t KW = p->kw, Cg = d->Cg, C = p->C;
+  /* With one group and no dilation along W, a kernel row is one run. */
+  const bool runs = Cg == C && p->dw == 1;
+  pix_t at = pix_at(p, p0);
+  for (int64_t q = 0; q < tp; q++, pix_next(p, &at)) {
     float *dst = col + q * d->KCg;
+    int64_t ih0 = at.oh * p->sh - p->pt, iw0 = at.ow * p->sw - p->pl;
+    bool inner_w = iw0 >= 0 && iw0 + (KW - 1) * p->dw < p->W;
     for (int64_t kh = 0; kh < p->kh; kh++) {
-      int64_t ih = oh * p->sh - p->pt + kh * p->dh;
-      for (int64_t kw = 0; kw < p->kw; kw++) {
-        int64_t iw = ow * p->sw - p->pl + kw * p->dw;
-        float *o = dst + (kh * p->kw + kw) * d->Cg;
-        if (ih < 0 || ih >= p->H || iw < 0 || iw >= p->W)
-          zero_small(o, d->Cg);
+      int64_t ih = ih0 + kh * p->dh;
+      float *o = dst + kh * KW * Cg;
+      if (ih < 0 || ih >= p->H) {
+        zero_f(o, KW * Cg);
+        continue;
+      }
+      const float *xr = x + ((at.n * p->H + ih) * p->W) * C + g * Cg;
+      if (runs && inner_w) {
+        copy_f(o, xr + iw0 * C, KW * C);
+        continue;
+      }
+      for (int64_t kw = 0; kw < KW; kw++) {
+        int64_t iw = iw0 + kw * p->dw;
+        if (iw < 0 || iw >= p->W)
+          zero_f(o + kw * Cg, Cg);
         else
-          copy_small(o, x + ((n * p->H + ih) * p->W + iw) * p->C + g * d->Cg, d->Cg);
+          copy_f(o + kw * Cg, xr + iw * C, Cg);
       }
     }
   }
@@ -198,19 +234,21 @@ static void im2col(const cz_k_conv *p, const dims_t *d, const float *x, int64_t 
 /* dx[n, ih, iw, g*Cg + c] += dcol (the inverse gather), pixels in order. */
 static void col2im_add(const cz_k_conv *p, const dims_t *d, const float *dcol, int64_t g,
                        int64_t p0, int64_t tp, float *dx) {
-  int64_t HoWo = p->Ho * p->Wo;
-  for (int64_t q = 0; q < tp; q++) {
-    int64_t pix = p0 + q, n = pix / HoWo, oh = pix % HoWo / p->Wo, ow = pix % p->Wo;
+  const int64_t KW = p->kw, Cg = d->Cg, C = p->C;
+  pix_t at = pix_at(p, p0);
+  for (int64_t q = 0; q < tp; q++, pix_next(p, &at)) {
     const float *src = dcol + q * d->KCg;
+    int64_t ih0 = at.oh * p->sh - p->pt, iw0 = at.ow * p->sw - p->pl;
     for (int64_t kh = 0; kh < p->kh; kh++) {
-      int64_t ih = oh * p->sh - p->pt + kh * p->dh;
+      int64_t ih = ih0 + kh * p->dh;
       if (ih < 0 || ih >= p->H) continue;
-      for (int64_t kw = 0; kw < p->kw; kw++) {
-        int64_t iw = ow * p->sw - p->pl + kw * p->dw;
+      float *xr = dx + ((at.n * p->H + ih) * p->W) * C + g * Cg;
+      for (int64_t kw = 0; kw < KW; kw++) {
+        int64_t iw = iw0 + kw * p->dw;
         if (iw < 0 || iw >= p->W) continue;
-        const float *s = src + (kh * p->kw + kw) * d->Cg;
-        float *o = dx + ((n * p->H + ih) * p->W + iw) * p->C + g * d->Cg;
-        for (int64_t c = 0; c < d->Cg; c++) o[c] += s[c];
+        const float *s = src + (kh * KW + kw) * Cg;
+        float *o = xr + iw * C;
+        for (int64_t c = 0; c < Cg; c++) o[c] += s[c];
       }
     }
   }
@@ -282,7 +320,12 @@ void cz_k_conv_forward(const cz_k_conv *p, const float *x, const float *w, const
   switch (cz_k_conv_path_of(p)) {
     case CZ_K_CONV_DEPTHWISE: forward_dw(p, x, w, b, y, &ws); break;
     case CZ_K_CONV_POINTWISE: forward_pw(p, &d, x, w, b, y, &ws); break;
-    case CZ_K_CONV_IM2COL: forward_im2col(p, &d, x, w, b, y, &ws); break;
+    case CZ_K_CONV_IM2COL:
+      if (cz_k_direct_ok(p))
+        cz_k_direct_forward(p, x, w, b, y, ws.slots);
+      else
+        forward_im2col(p, &d, x, w, b, y, &ws);
+      break;
   }
 }
 
@@ -417,7 +460,9 @@ static void backward_im2col(const cz_k_conv *p, const dims_t *d, const float *x,
       }
     }
   }
-  if (gr->dw) {
+  if (gr->dw && cz_k_direct_ok(p)) {
+    cz_k_direct_dw(p, x, dy, gr->dw, gr->dw_acc, ws->slots);
+  } else if (gr->dw) {
     /* Slice s sums the tiles [s*T/S, (s+1)*T/S) into its own partial
      * dW[g][m][(kh*KW + kw)*Cg + c]; the slices are then added in order. */
     int64_t S = ws->wslices, T = d->ntiles;

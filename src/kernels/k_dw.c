@@ -75,14 +75,24 @@ static const int32_t mask8[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0,
 #include "kernels/k_dw_tmpl.h"
 #endif
 
+/* 3x3 kernels have their own register-blocked versions. */
+static bool is3x3(const cz_k_conv *p) { return p->kh == 3 && p->kw == 3; }
+
 void cz_k_dw_fwd_rows(const cz_k_conv *p, const float *x, const float *wr, const float *b,
                       float *y, bool acc, int64_t r0, int64_t r1) {
+  bool k3 = is3x3(p);
   switch (cz_k_isa()) {
 #if CZ_K_X86
-    case CZ_ISA_AVX512: dw_fwd_rows_avx512(p, x, wr, b, y, acc, r0, r1); return;
-    case CZ_ISA_AVX2: dw_fwd_rows_avx2(p, x, wr, b, y, acc, r0, r1); return;
+    case CZ_ISA_AVX512:
+      (k3 ? dw3_fwd_rows_avx512 : dw_fwd_rows_avx512)(p, x, wr, b, y, acc, r0, r1);
+      return;
+    case CZ_ISA_AVX2:
+      (k3 ? dw3_fwd_rows_avx2 : dw_fwd_rows_avx2)(p, x, wr, b, y, acc, r0, r1);
+      return;
 #endif
-    default: dw_fwd_rows_generic(p, x, wr, b, y, acc, r0, r1); return;
+    default:
+      (k3 ? dw3_fwd_rows_generic : dw_fwd_rows_generic)(p, x, wr, b, y, acc, r0, r1);
+      return;
   }
 }
 
@@ -99,11 +109,18 @@ void cz_k_dw_dx_scatter(const cz_k_conv *p, const float *dy, const float *wr, fl
 
 void cz_k_dw_dw_rows(const cz_k_conv *p, const float *x, const float *dy, float *pw, float *pb,
                      int64_t r0, int64_t r1) {
+  bool k3 = is3x3(p);
   switch (cz_k_isa()) {
 #if CZ_K_X86
-    case CZ_ISA_AVX512: dw_dw_rows_avx512(p, x, dy, pw, pb, r0, r1); return;
-    case CZ_ISA_AVX2: dw_dw_rows_avx2(p, x, dy, pw, pb, r0, r1); return;
+    case CZ_ISA_AVX512:
+      (k3 ? dw3_dw_rows_avx512 : dw_dw_rows_avx512)(p, x, dy, pw, pb, r0, r1);
+      return;
+    case CZ_ISA_AVX2:
+      (k3 ? dw3_dw_rows_avx2 : dw_dw_rows_avx2)(p, x, dy, pw, pb, r0, r1);
+      return;
 #endif
-    default: dw_dw_rows_generic(p, x, dy, pw, pb, r0, r1); return;
+    default:
+      (k3 ? dw3_dw_rows_generic : dw_dw_rows_generic)(p, x, dy, pw, pb, r0, r1);
+      return;
   }
 }

@@ -114,3 +114,133 @@ KT static void SFX(dw_dw_rows)(const cz_k_conv *p, const float *restrict x,
     }
   }
 }
+
+/* ---- 3x3 kernels: the nine weights (or weight-gradient sums) of a
+ * channel block stay in registers. The taps of every element are added in
+ * the same (kh, kw) order as above, so results match the general kernels
+ * bit for bit. ---- */
+
+/* Output columns [lo, hi) whose three taps all lie inside the row. */
+static inline void SFX(inner_cols)(const cz_k_conv *p, int64_t *lo, int64_t *hi) {
+  int64_t last = p->W - 1 - 2 * p->dw + p->pl; /* largest valid ow*sw */
+  *lo = (p->pl + p->sw - 1) / p->sw;
+  *hi = last < 0 ? 0 : last / p->sw + 1;
+  if (*lo > p->Wo) *lo = p->Wo;
+  if (*hi > p->Wo) *hi = p->Wo;
+  if (*hi < *lo) *hi = *lo;
+}
+
+KT static void SFX(dw3_fwd_rows)(const cz_k_conv *p, const float *restrict x,
+                                 const float *restrict wr, const float *restrict b,
+                                 float *restrict y, bool acc, int64_t r0, int64_t r1) {
+  const int64_t C = p->C, H = p->H, W = p->W, Ho = p->Ho, Wo = p->Wo;
+  const int64_t dwC = p->dw * C, swC = p->sw * C;
+  int64_t lo, hi;
+  SFX(inner_cols)(p, &lo, &hi);
+  for (int64_t r = r0; r < r1; r++) {
+    int64_t n = r / Ho, oh = r % Ho, ih0 = oh * p->sh - p->pt;
+    bool rv[3];
+    const float *xr[3];
+    for (int kh = 0; kh < 3; kh++) {
+      int64_t ih = ih0 + kh * p->dh;
+      rv[kh] = ih >= 0 && ih < H;
+      xr[kh] = rv[kh] ? x + (n * H + ih) * W * C : x;
+    }
+    float *yr = y + r * Wo * C;
+    for (int64_t c0 = 0; c0 < C; c0 += VL) {
+      int nl = C - c0 < VL ? (int)(C - c0) : VL;
+      V wv[9];
+#pragma GCC unroll 9
+      for (int t = 0; t < 9; t++) wv[t] = SFX(ld)(wr + t * C + c0, nl);
+      V bv = b ? SFX(ld)(b + c0, nl) : VZERO();
+      int64_t ow = 0;
+      /* Columns at the borders: only the taps inside. */
+#define BORDER_PIXEL()                                                              \
+  do {                                                                              \
+    int64_t iw0 = ow * p->sw - p->pl;                                               \
+    V s = bv;                                                                       \
+    for (int kh = 0; kh < 3; kh++) {                                                \
+      if (!rv[kh]) continue;                                                        \
+      for (int kw = 0; kw < 3; kw++) {                                              \
+        int64_t iw = iw0 + kw * p->dw;                                              \
+        if (iw < 0 || iw >= W) continue;                                            \
+        s = VFMA(SFX(ld)(xr[kh] + iw * C + c0, nl), wv[kh * 3 + kw], s);            \
+      }                                                                             \
+    }                                                                               \
+    float *yp = yr + ow * C + c0;                                                   \
+    if (acc) s = VADD(s, SFX(ld)(yp, nl));                                          \
+    SFX(st)(yp, s, nl);                                                             \
+  } while (0)
+      for (; ow < lo; ow++) BORDER_PIXEL();
+      /* Inner columns, four at a time: four independent sums. */
+      for (; ow + 4 <= hi; ow += 4) {
+        int64_t i0 = (ow * p->sw - p->pl) * C + c0;
+        V s[4] = {bv, bv, bv, bv};
+#pragma GCC unroll 3
+        for (int kh = 0; kh < 3; kh++) {
+          if (!rv[kh]) continue;
+          const float *q = xr[kh] + i0;
+#pragma GCC unroll 4
+          for (int j = 0; j < 4; j++) {
+            s[j] = VFMA(SFX(ld)(q + j * swC, nl), wv[kh * 3], s[j]);
+            s[j] = VFMA(SFX(ld)(q + j * swC + dwC, nl), wv[kh * 3 + 1], s[j]);
+            s[j] = VFMA(SFX(ld)(q + j * swC + 2 * dwC, nl), wv[kh * 3 + 2], s[j]);
+          }
+        }
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) {
+          float *yp = yr + (ow + j) * C + c0;
+          if (acc) s[j] = VADD(s[j], SFX(ld)(yp, nl));
+          SFX(st)(yp, s[j], nl);
+        }
+      }
+      for (; ow < Wo; ow++) BORDER_PIXEL();
+#undef BORDER_PIXEL
+    }
+  }
+}
+
+KT static void SFX(dw3_dw_rows)(const cz_k_conv *p, const float *restrict x,
+                                const float *restrict dy, float *restrict pw,
+                                float *restrict pb, int64_t r0, int64_t r1) {
+  const int64_t C = p->C, H = p->H, W = p->W, Ho = p->Ho, Wo = p->Wo;
+  int64_t lo, hi;
+  SFX(inner_cols)(p, &lo, &hi);
+  for (int64_t r = r0; r < r1; r++) {
+    int64_t n = r / Ho, oh = r % Ho, ih0 = oh * p->sh - p->pt;
+    bool rv[3];
+    const float *xr[3];
+    for (int kh = 0; kh < 3; kh++) {
+      int64_t ih = ih0 + kh * p->dh;
+      rv[kh] = ih >= 0 && ih < H;
+      xr[kh] = rv[kh] ? x + (n * H + ih) * W * C : x;
+    }
+    const float *g = dy + r * Wo * C;
+    for (int64_t c0 = 0; c0 < C; c0 += VL) {
+      int nl = C - c0 < VL ? (int)(C - c0) : VL;
+      V a[9];
+#pragma GCC unroll 9
+      for (int t = 0; t < 9; t++) a[t] = SFX(ld)(pw + t * C + c0, nl);
+      V ab = pb ? SFX(ld)(pb + c0, nl) : VZERO();
+      for (int64_t ow = 0; ow < Wo; ow++) {
+        int64_t iw0 = ow * p->sw - p->pl;
+        bool inner = ow >= lo && ow < hi;
+        V gv = SFX(ld)(g + ow * C + c0, nl);
+        ab = VADD(ab, gv);
+#pragma GCC unroll 3
+        for (int kh = 0; kh < 3; kh++) {
+          if (!rv[kh]) continue;
+#pragma GCC unroll 3
+          for (int kw = 0; kw < 3; kw++) {
+            int64_t iw = iw0 + kw * p->dw;
+            if (!inner && (iw < 0 || iw >= W)) continue;
+            a[kh * 3 + kw] = VFMA(gv, SFX(ld)(xr[kh] + iw * C + c0, nl), a[kh * 3 + kw]);
+          }
+        }
+      }
+#pragma GCC unroll 9
+      for (int t = 0; t < 9; t++) SFX(st)(pw + t * C + c0, a[t], nl);
+      if (pb) SFX(st)(pb + c0, ab, nl);
+    }
+  }
+}

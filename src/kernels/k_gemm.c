@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kernels/k_simd.h"
+#include "kernels/k_tile.h"
 
 #if CZ_K_X86
 #include <immintrin.h>
@@ -16,15 +17,14 @@
 #define KC 256
 #define MC 96
 #define NB_TARGET 128
-#define MR_MAX 16
+#define MR_MAX CZ_K_MR_MAX
 /* Up to this many K slices, each at least SLICE_MIN_K long, when M x N has
  * too few jobs to keep the threads busy. */
 #define SLICES_MAX 16
 #define SLICE_MIN_K 2048
 #define SLICE_MAX_BYTES ((size_t)16 << 20)
 
-typedef void (*ukr_fn)(int64_t kc, const float *a, int64_t ast, const float *b, float *c,
-                       int64_t ldc, int mr, int nr, bool acc, const float *bias);
+typedef cz_k_ukr_fn ukr_fn;
 
 /* ---- micro-kernels: k-major (T) and row-major (R) A, per instruction set ---- */
 #define KT
@@ -42,10 +42,20 @@ typedef void (*ukr_fn)(int64_t kc, const float *a, int64_t ast, const float *b, 
 #define NV 8
 #define AMODE 0
 #include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_generic_o4x8
+#define MR 4
+#define NV 8
+#define AMODE 3
+#include "kernels/k_gemm_ukr.h"
 #define UKR_NAME ukr_generic_r4x8
 #define MR 4
 #define NV 8
 #define AMODE 1
+#include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_generic_i4x8
+#define MR 4
+#define NV 8
+#define AMODE 2
 #include "kernels/k_gemm_ukr.h"
 #undef KT
 #undef V
@@ -73,30 +83,60 @@ typedef void (*ukr_fn)(int64_t kc, const float *a, int64_t ast, const float *b, 
 #define NV 1
 #define AMODE 0
 #include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx2_o8x1
+#define MR 8
+#define NV 1
+#define AMODE 3
+#include "kernels/k_gemm_ukr.h"
 #define UKR_NAME ukr_avx2_r8x1
 #define MR 8
 #define NV 1
 #define AMODE 1
+#include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx2_i8x1
+#define MR 8
+#define NV 1
+#define AMODE 2
 #include "kernels/k_gemm_ukr.h"
 #define UKR_NAME ukr_avx2_t6x2
 #define MR 6
 #define NV 2
 #define AMODE 0
 #include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx2_o6x2
+#define MR 6
+#define NV 2
+#define AMODE 3
+#include "kernels/k_gemm_ukr.h"
 #define UKR_NAME ukr_avx2_r6x2
 #define MR 6
 #define NV 2
 #define AMODE 1
+#include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx2_i6x2
+#define MR 6
+#define NV 2
+#define AMODE 2
 #include "kernels/k_gemm_ukr.h"
 #define UKR_NAME ukr_avx2_t4x3
 #define MR 4
 #define NV 3
 #define AMODE 0
 #include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx2_o4x3
+#define MR 4
+#define NV 3
+#define AMODE 3
+#include "kernels/k_gemm_ukr.h"
 #define UKR_NAME ukr_avx2_r4x3
 #define MR 4
 #define NV 3
 #define AMODE 1
+#include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx2_i4x3
+#define MR 4
+#define NV 3
+#define AMODE 2
 #include "kernels/k_gemm_ukr.h"
 #undef KT
 #undef V
@@ -123,40 +163,80 @@ typedef void (*ukr_fn)(int64_t kc, const float *a, int64_t ast, const float *b, 
 #define NV 1
 #define AMODE 0
 #include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx512_o16x1
+#define MR 16
+#define NV 1
+#define AMODE 3
+#include "kernels/k_gemm_ukr.h"
 #define UKR_NAME ukr_avx512_r8x1
 #define MR 8
 #define NV 1
 #define AMODE 1
+#include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx512_i8x1
+#define MR 8
+#define NV 1
+#define AMODE 2
 #include "kernels/k_gemm_ukr.h"
 #define UKR_NAME ukr_avx512_t12x2
 #define MR 12
 #define NV 2
 #define AMODE 0
 #include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx512_o12x2
+#define MR 12
+#define NV 2
+#define AMODE 3
+#include "kernels/k_gemm_ukr.h"
 #define UKR_NAME ukr_avx512_r8x2
 #define MR 8
 #define NV 2
 #define AMODE 1
+#include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx512_i8x2
+#define MR 8
+#define NV 2
+#define AMODE 2
 #include "kernels/k_gemm_ukr.h"
 #define UKR_NAME ukr_avx512_t8x3
 #define MR 8
 #define NV 3
 #define AMODE 0
 #include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx512_o8x3
+#define MR 8
+#define NV 3
+#define AMODE 3
+#include "kernels/k_gemm_ukr.h"
 #define UKR_NAME ukr_avx512_r8x3
 #define MR 8
 #define NV 3
 #define AMODE 1
+#include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx512_i8x3
+#define MR 8
+#define NV 3
+#define AMODE 2
 #include "kernels/k_gemm_ukr.h"
 #define UKR_NAME ukr_avx512_t6x4
 #define MR 6
 #define NV 4
 #define AMODE 0
 #include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx512_o6x4
+#define MR 6
+#define NV 4
+#define AMODE 3
+#include "kernels/k_gemm_ukr.h"
 #define UKR_NAME ukr_avx512_r6x4
 #define MR 6
 #define NV 4
 #define AMODE 1
+#include "kernels/k_gemm_ukr.h"
+#define UKR_NAME ukr_avx512_i6x4
+#define MR 6
+#define NV 4
+#define AMODE 2
 #include "kernels/k_gemm_ukr.h"
 #undef KT
 #undef V
@@ -170,27 +250,21 @@ typedef void (*ukr_fn)(int64_t kc, const float *a, int64_t ast, const float *b, 
 #undef VADD
 #endif
 
-typedef struct {
-  int nr;      /* columns of a tile */
-  int mr_t;    /* rows of the k-major kernel (packed or transposed A) */
-  ukr_fn t;
-  int mr_r;    /* rows of the row-major kernel (A read in place), <= mr_t */
-  ukr_fn r;
-} ukr_t;
+typedef cz_k_tile ukr_t;
 
 /* The tile for this N: the fewest padded columns, then the widest tile. */
-static ukr_t choose_ukr(int64_t N) {
-  static const ukr_t generic[] = {{8, 4, ukr_generic_t4x8, 4, ukr_generic_r4x8}};
+cz_k_tile cz_k_tile_for(int64_t N) {
+  static const ukr_t generic[] = {{8, 4, ukr_generic_t4x8, 4, ukr_generic_r4x8, ukr_generic_i4x8, ukr_generic_o4x8}};
   const ukr_t *c = generic;
   int nc = 1;
 #if CZ_K_X86
-  static const ukr_t avx2[] = {{8, 8, ukr_avx2_t8x1, 8, ukr_avx2_r8x1},
-      {16, 6, ukr_avx2_t6x2, 6, ukr_avx2_r6x2},
-      {24, 4, ukr_avx2_t4x3, 4, ukr_avx2_r4x3}};
-  static const ukr_t avx512[] = {{16, 16, ukr_avx512_t16x1, 8, ukr_avx512_r8x1},
-      {32, 12, ukr_avx512_t12x2, 8, ukr_avx512_r8x2},
-      {48, 8, ukr_avx512_t8x3, 8, ukr_avx512_r8x3},
-      {64, 6, ukr_avx512_t6x4, 6, ukr_avx512_r6x4}};
+  static const ukr_t avx2[] = {{8, 8, ukr_avx2_t8x1, 8, ukr_avx2_r8x1, ukr_avx2_i8x1, ukr_avx2_o8x1},
+      {16, 6, ukr_avx2_t6x2, 6, ukr_avx2_r6x2, ukr_avx2_i6x2, ukr_avx2_o6x2},
+      {24, 4, ukr_avx2_t4x3, 4, ukr_avx2_r4x3, ukr_avx2_i4x3, ukr_avx2_o4x3}};
+  static const ukr_t avx512[] = {{16, 16, ukr_avx512_t16x1, 8, ukr_avx512_r8x1, ukr_avx512_i8x1, ukr_avx512_o16x1},
+      {32, 12, ukr_avx512_t12x2, 8, ukr_avx512_r8x2, ukr_avx512_i8x2, ukr_avx512_o12x2},
+      {48, 8, ukr_avx512_t8x3, 8, ukr_avx512_r8x3, ukr_avx512_i8x3, ukr_avx512_o8x3},
+      {64, 6, ukr_avx512_t6x4, 6, ukr_avx512_r6x4, ukr_avx512_i6x4, ukr_avx512_o6x4}};
   switch (cz_k_isa()) {
     case CZ_ISA_AVX512:
       /* Eight columns or fewer: half a 16-lane vector would be padding. */
@@ -284,6 +358,19 @@ static void pack_b(const cz_k_gemm_args *g, int64_t k0, int64_t kc, int64_t j0, 
   }
 }
 
+void cz_k_pack_panels(int nr, int64_t K, int64_t N, const float *b, int64_t rs, int64_t cs,
+                      float *out) {
+  for (int64_t j0 = 0, p = 0; j0 < N; j0 += nr, p++) {
+    int64_t w = N - j0 < nr ? N - j0 : nr;
+    for (int64_t k = 0; k < K; k++) {
+      float *d = out + (p * K + k) * nr;
+      const float *s = b + k * rs + j0 * cs;
+      for (int64_t j = 0; j < w; j++) d[j] = s[j * cs];
+      for (int64_t j = w; j < nr; j++) d[j] = 0.0f;
+    }
+  }
+}
+
 typedef struct {
   ukr_t u;
   int64_t S, RB, CB, NB, nchunks;
@@ -336,12 +423,12 @@ static void run_job(const cz_k_gemm_args *g, const plan_t *pl, int64_t job, floa
         const float *bias = first && !sliced && g->bias ? g->bias + jj : NULL;
         const float *b = bp + p * kc * NR;
         if (d_cs == 1) {
-          fn(kc, a, ast, b, dst + i * d_rs + jj, d_rs, mr, nr, acc, bias);
+          fn(kc, a, ast, NULL, b, dst + i * d_rs + jj, d_rs, mr, nr, acc, bias);
           continue;
         }
         /* Strided C: the same sums through a tile, then element by element. */
         float t[MR_MAX * 64];
-        fn(kc, a, ast, b, t, NR, mr, nr, false, NULL);
+        fn(kc, a, ast, NULL, b, t, NR, mr, nr, false, NULL);
         for (int ii = 0; ii < mr; ii++)
           for (int j = 0; j < nr; j++) {
             float v = t[ii * NR + j];
@@ -378,7 +465,7 @@ void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
       }
     return;
   }
-  plan_t pl = {.u = choose_ukr(g->N)};
+  plan_t pl = {.u = cz_k_tile_for(g->N)};
   pl.S = slices_for(g->M, g->N, g->K);
   pl.RB = cdiv(g->M, MC);
   pl.NB = pl.u.nr * (NB_TARGET / pl.u.nr > 0 ? NB_TARGET / pl.u.nr : 1);

@@ -7,7 +7,11 @@
  *   MR NV             rows of the tile, vectors per tile row (NR = NV*VL)
  *   AMODE             how A is read: 0 k-major, A(i,k) = a[k*ast + i] (packed
  *                     strips, or a transposed A read in place); 1 row-major,
- *                     A(i,k) = a[i*ast + k] (A read in place, no packing)
+ *                     A(i,k) = a[i*ast + k] (A read in place, no packing);
+ *                     2 implicit rows, A(i,k) = a[i*ast + koff[k]]; 3 implicit
+ *                     columns, A(i,k) = a[k*ast + koff[i]] (2 and 3 read a
+ *                     convolution's input in place: koff holds the offsets
+ *                     of the kernel taps)
  *
  * It computes the MR x NR tile  t = sum_k A(i,k) * b[k*NR+j]  (b packed by
  * the driver, zero-padded) and stores the first mr x nr of
@@ -18,11 +22,16 @@
 
 #if AMODE == 0
 #define A_AT(i, k) a[(k) * ast + (i)]
-#else
+#elif AMODE == 1
 #define A_AT(i, k) a[(i) * ast + (k)]
+#elif AMODE == 2
+#define A_AT(i, k) a[(i) * ast + koff[k]]
+#else
+#define A_AT(i, k) a[(k) * ast + koff[i]]
 #endif
 
-KT static void UKR_NAME(int64_t kc, const float *restrict a, int64_t ast, const float *restrict b,
+KT static void UKR_NAME(int64_t kc, const float *restrict a, int64_t ast,
+                        const int64_t *restrict koff, const float *restrict b,
                         float *restrict c, int64_t ldc, int mr, int nr, bool acc,
                         const float *restrict bias) {
   V s[MR][NV];
@@ -30,6 +39,9 @@ KT static void UKR_NAME(int64_t kc, const float *restrict a, int64_t ast, const 
   for (int i = 0; i < MR; i++)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) s[i][v] = VZERO();
+#if AMODE != 2 && AMODE != 3
+  (void)koff;
+#endif
   for (int64_t k = 0; k < kc; k++) {
     V bv[NV];
 #pragma GCC unroll 4

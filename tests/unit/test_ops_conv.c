@@ -15,6 +15,7 @@
 
 #include "graph/exec.h"
 #include "kernels/k_conv.h"
+#include "kernels/k_conv_direct.h"
 #include "kernels/k_simd.h"
 #include "op_check.h"
 #include "ops/op.h"
@@ -177,8 +178,13 @@ static const conv_case conv_cases[] = {
     /* Larger: many GEMM tiles, im2col tiles, K chunks and reduction slices. */
     {"1x1 P=4608 (dW in K slices)", 2, 16, 48, 48, 8, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, 1, NULL, true, 0, CZ_K_CONV_POINTWISE},
     {"1x1 C=300 (K blocks of 256)", 1, 300, 4, 5, 70, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, 1, NULL, true, 0, CZ_K_CONV_POINTWISE},
-    {"3x3 P=2048 (im2col tiles)", 2, 4, 32, 32, 8, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, NULL, true, 0, CZ_K_CONV_IM2COL},
+    {"3x3 P=2048 (direct, many rows)", 2, 4, 32, 32, 8, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, NULL, true, 0, CZ_K_CONV_IM2COL},
+    {"3x3 C=32 (im2col columns, tiles)", 2, 32, 12, 12, 8, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 1, NULL, true, 0, CZ_K_CONV_IM2COL},
+    {"3x3 s2 g2 C=64 (im2col columns)", 2, 64, 9, 9, 6, 3, 3, 2, 2, 1, 1, {0, 0, 1, 1}, 2, NULL, false, 0, CZ_K_CONV_IM2COL},
+    {"5x5 s2 C=12 (im2col columns)", 1, 12, 11, 11, 5, 5, 5, 2, 2, 1, 1, {2, 2, 2, 2}, 1, NULL, true, 8, CZ_K_CONV_IM2COL},
     {"depthwise 40ch 20x20", 2, 40, 20, 20, 40, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 40, NULL, true, 0, CZ_K_CONV_DEPTHWISE},
+    {"depthwise 24ch 21x21 s2", 2, 24, 21, 21, 24, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 24, NULL, false, 0, CZ_K_CONV_DEPTHWISE},
+    {"depthwise 8ch 16x16 dilation 2", 1, 8, 16, 16, 8, 3, 3, 1, 1, 2, 2, {2, 2, 2, 2}, 8, NULL, true, 0, CZ_K_CONV_DEPTHWISE},
 };
 
 static void test_conv_cases(void **state) {
@@ -190,6 +196,8 @@ static void test_conv_cases(void **state) {
     assert_null(cz_graph_infer(g));
     const cz_k_conv *k = g->nodes[node].priv;
     if (cz_k_conv_path_of(k) != c->path) fail_msg("%s: unexpected kernel path", c->label);
+    if (c->path == CZ_K_CONV_IM2COL && cz_k_direct_ok(k) == (strstr(c->label, "im2col") != NULL))
+      fail_msg("%s: unexpected choice between direct and im2col", c->label);
     check_graph(g, c->label, c->fd);
     cz_graph_free(g);
   }
