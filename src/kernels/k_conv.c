@@ -267,8 +267,13 @@ static void forward_dw(const cz_k_conv *p, const float *x, const float *w, const
                        float *y, const ws_t *ws) {
   pack_dw(p, w, ws->wr, false);
   int64_t rows = p->N * p->Ho;
-#pragma omp parallel for schedule(static) num_threads(cz_k_threads(rows))
-  for (int64_t r = 0; r < rows; r++) cz_k_dw_fwd_rows(p, x, ws->wr, b, y, false, r, r + 1);
+  int nt = cz_k_threads(rows);
+  /* Contiguous row ranges per thread (the kernels block over rows). */
+#pragma omp parallel num_threads(nt)
+  {
+    int t = omp_get_thread_num(), T = omp_get_num_threads();
+    cz_k_dw_fwd_rows(p, x, ws->wr, b, y, false, t * rows / T, (t + 1) * rows / T);
+  }
 }
 
 static void forward_pw(const cz_k_conv *p, const dims_t *d, const float *x, const float *w,
@@ -361,9 +366,12 @@ static void backward_dw(const cz_k_conv *p, const dims_t *d, const float *x, con
       q.pl = (p->kw - 1) * p->dw - p->pl;
       pack_dw(p, w, ws->wr, true);
       int64_t rows = p->N * p->H;
-#pragma omp parallel for schedule(static) num_threads(cz_k_threads(rows))
-      for (int64_t r = 0; r < rows; r++)
-        cz_k_dw_fwd_rows(&q, dy, ws->wr, NULL, gr->dx, gr->dx_acc, r, r + 1);
+#pragma omp parallel num_threads(cz_k_threads(rows))
+      {
+        int t = omp_get_thread_num(), T = omp_get_num_threads();
+        cz_k_dw_fwd_rows(&q, dy, ws->wr, NULL, gr->dx, gr->dx_acc, t * rows / T,
+                         (t + 1) * rows / T);
+      }
     } else {
       /* Strided: scatter, one image per thread so no two threads touch
        * the same dx element. */

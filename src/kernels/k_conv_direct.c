@@ -147,14 +147,15 @@ void cz_k_direct_forward(const cz_k_conv *p, const float *x, const float *w, con
         const float *bp = ws.panels + g * ws.group_panels;
         float *yr = y + r * p->Wo * p->M + g * d.Mg;
         const float *bias = b ? b + g * d.Mg : NULL;
-        int64_t ow = lo;
-        if (kc > 0) {
-          const float *xr = x + ((n * p->H + ih) * p->W) * p->C + g * d.Cg;
-          for (; ow + t.mr_r <= hi; ow += t.mr_r)
-            for (int64_t q = 0; q < np; q++)
-              t.i(kc, xr + (ow * p->sw - p->pl) * p->C, p->sw * p->C, koff + k0,
-                  bp + (q * d.KCg + k0) * t.nr, yr + ow * p->M + q * t.nr, p->M, t.mr_r,
-                  (int)min64(t.nr, d.Mg - q * t.nr), false, bias ? bias + q * t.nr : NULL);
+        int64_t ow = lo, full = (hi - lo) / t.mr_r * t.mr_r;
+        if (kc > 0 && full > 0) {
+          /* All whole strips of inner columns in one call per panel. */
+          const float *xr = x + ((n * p->H + ih) * p->W + lo * p->sw - p->pl) * p->C + g * d.Cg;
+          for (int64_t q = 0; q < np; q++)
+            t.i(kc, xr, p->sw * p->C, koff + k0, bp + (q * d.KCg + k0) * t.nr,
+                yr + lo * p->M + q * t.nr, p->M, (int)full, (int)min64(t.nr, d.Mg - q * t.nr),
+                false, bias ? bias + q * t.nr : NULL);
+          ow += full;
         }
         /* Border columns, and inner ones left over: packed strips. */
         int64_t ranges[2][2] = {{0, lo}, {ow, p->Wo}};

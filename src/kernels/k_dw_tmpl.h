@@ -130,13 +130,18 @@ static inline void SFX(inner_cols)(const cz_k_conv *p, int64_t *lo, int64_t *hi)
   if (*hi < *lo) *hi = *lo;
 }
 
-KT static void SFX(dw3_fwd_rows)(const cz_k_conv *p, const float *restrict x,
-                                 const float *restrict wr, const float *restrict b,
-                                 float *restrict y, bool acc, int64_t r0, int64_t r1) {
+/* Rows [r0, r1) of one channel block (c0, nl lanes) of the 3x3 forward;
+ * inlined with nl == VL for whole blocks, so the loads need no masks. */
+KT static inline __attribute__((always_inline)) void SFX(dw3_fwd_block)(
+    const cz_k_conv *p, const float *restrict x, const float *restrict wr,
+    const float *restrict b, float *restrict y, bool acc, int64_t r0, int64_t r1, int64_t c0,
+    int nl, int64_t lo, int64_t hi) {
   const int64_t C = p->C, H = p->H, W = p->W, Ho = p->Ho, Wo = p->Wo;
   const int64_t dwC = p->dw * C, swC = p->sw * C;
-  int64_t lo, hi;
-  SFX(inner_cols)(p, &lo, &hi);
+  V wv[9];
+#pragma GCC unroll 9
+  for (int t = 0; t < 9; t++) wv[t] = SFX(ld)(wr + t * C + c0, nl);
+  V bv = b ? SFX(ld)(b + c0, nl) : VZERO();
   for (int64_t r = r0; r < r1; r++) {
     int64_t n = r / Ho, oh = r % Ho, ih0 = oh * p->sh - p->pt;
     bool rv[3];
@@ -144,59 +149,72 @@ KT static void SFX(dw3_fwd_rows)(const cz_k_conv *p, const float *restrict x,
     for (int kh = 0; kh < 3; kh++) {
       int64_t ih = ih0 + kh * p->dh;
       rv[kh] = ih >= 0 && ih < H;
-      xr[kh] = rv[kh] ? x + (n * H + ih) * W * C : x;
+      xr[kh] = rv[kh] ? x + (n * H + ih) * W * C + c0 : x;
     }
-    float *yr = y + r * Wo * C;
-    for (int64_t c0 = 0; c0 < C; c0 += VL) {
-      int nl = C - c0 < VL ? (int)(C - c0) : VL;
-      V wv[9];
-#pragma GCC unroll 9
-      for (int t = 0; t < 9; t++) wv[t] = SFX(ld)(wr + t * C + c0, nl);
-      V bv = b ? SFX(ld)(b + c0, nl) : VZERO();
-      int64_t ow = 0;
-      /* Columns at the borders: only the taps inside. */
-#define BORDER_PIXEL()                                                              \
-  do {                                                                              \
-    int64_t iw0 = ow * p->sw - p->pl;                                               \
-    V s = bv;                                                                       \
-    for (int kh = 0; kh < 3; kh++) {                                                \
-      if (!rv[kh]) continue;                                                        \
-      for (int kw = 0; kw < 3; kw++) {                                              \
-        int64_t iw = iw0 + kw * p->dw;                                              \
-        if (iw < 0 || iw >= W) continue;                                            \
-        s = VFMA(SFX(ld)(xr[kh] + iw * C + c0, nl), wv[kh * 3 + kw], s);            \
-      }                                                                             \
-    }                                                                               \
-    float *yp = yr + ow * C + c0;                                                   \
-    if (acc) s = VADD(s, SFX(ld)(yp, nl));                                          \
-    SFX(st)(yp, s, nl);                                                             \
+    float *yr = y + r * Wo * C + c0;
+    int64_t ow = 0;
+    /* Columns at the borders: only the taps inside. */
+#define BORDER_PIXEL()                                                        \
+  do {                                                                        \
+    int64_t iw0 = ow * p->sw - p->pl;                                         \
+    V s = bv;                                                                 \
+    for (int kh = 0; kh < 3; kh++) {                                          \
+      if (!rv[kh]) continue;                                                  \
+      for (int kw = 0; kw < 3; kw++) {                                        \
+        int64_t iw = iw0 + kw * p->dw;                                        \
+        if (iw < 0 || iw >= W) continue;                                      \
+        s = VFMA(SFX(ld)(xr[kh] + iw * C, nl), wv[kh * 3 + kw], s);           \
+      }                                                                       \
+    }                                                                         \
+    float *yp = yr + ow * C;                                                  \
+    if (acc) s = VADD(s, SFX(ld)(yp, nl));                                    \
+    SFX(st)(yp, s, nl);                                                       \
   } while (0)
-      for (; ow < lo; ow++) BORDER_PIXEL();
-      /* Inner columns, four at a time: four independent sums. */
-      for (; ow + 4 <= hi; ow += 4) {
-        int64_t i0 = (ow * p->sw - p->pl) * C + c0;
-        V s[4] = {bv, bv, bv, bv};
+    for (; ow < lo; ow++) BORDER_PIXEL();
+    /* Inner columns, four at a time: four independent sums. */
+    for (; ow + 4 <= hi; ow += 4) {
+      int64_t i0 = (ow * p->sw - p->pl) * C;
+      V s[4] = {bv, bv, bv, bv};
 #pragma GCC unroll 3
-        for (int kh = 0; kh < 3; kh++) {
-          if (!rv[kh]) continue;
-          const float *q = xr[kh] + i0;
-#pragma GCC unroll 4
-          for (int j = 0; j < 4; j++) {
-            s[j] = VFMA(SFX(ld)(q + j * swC, nl), wv[kh * 3], s[j]);
-            s[j] = VFMA(SFX(ld)(q + j * swC + dwC, nl), wv[kh * 3 + 1], s[j]);
-            s[j] = VFMA(SFX(ld)(q + j * swC + 2 * dwC, nl), wv[kh * 3 + 2], s[j]);
-          }
-        }
+      for (int kh = 0; kh < 3; kh++) {
+        if (!rv[kh]) continue;
+        const float *q = xr[kh] + i0;
 #pragma GCC unroll 4
         for (int j = 0; j < 4; j++) {
-          float *yp = yr + (ow + j) * C + c0;
-          if (acc) s[j] = VADD(s[j], SFX(ld)(yp, nl));
-          SFX(st)(yp, s[j], nl);
+          s[j] = VFMA(SFX(ld)(q + j * swC, nl), wv[kh * 3], s[j]);
+          s[j] = VFMA(SFX(ld)(q + j * swC + dwC, nl), wv[kh * 3 + 1], s[j]);
+          s[j] = VFMA(SFX(ld)(q + j * swC + 2 * dwC, nl), wv[kh * 3 + 2], s[j]);
         }
       }
-      for (; ow < Wo; ow++) BORDER_PIXEL();
-#undef BORDER_PIXEL
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; j++) {
+        float *yp = yr + (ow + j) * C;
+        if (acc) s[j] = VADD(s[j], SFX(ld)(yp, nl));
+        SFX(st)(yp, s[j], nl);
+      }
     }
+    for (; ow < Wo; ow++) BORDER_PIXEL();
+#undef BORDER_PIXEL
+  }
+}
+
+/* Rows of cache-sized batches, channel blocks outside the rows of a batch,
+ * so the nine weight vectors are loaded once per batch. */
+static inline int64_t SFX(row_batch)(const cz_k_conv *p) {
+  int64_t batch = 16384 / (p->W * p->C * p->sh > 0 ? p->W * p->C * p->sh : 1);
+  return batch < 1 ? 1 : batch;
+}
+
+KT static void SFX(dw3_fwd_rows)(const cz_k_conv *p, const float *restrict x,
+                                 const float *restrict wr, const float *restrict b,
+                                 float *restrict y, bool acc, int64_t r0, int64_t r1) {
+  int64_t lo, hi, batch = SFX(row_batch)(p);
+  SFX(inner_cols)(p, &lo, &hi);
+  for (int64_t rb = r0; rb < r1; rb += batch) {
+    int64_t re = rb + batch < r1 ? rb + batch : r1;
+    int64_t c0 = 0;
+    for (; c0 + VL <= p->C; c0 += VL) SFX(dw3_fwd_block)(p, x, wr, b, y, acc, rb, re, c0, VL, lo, hi);
+    if (c0 < p->C) SFX(dw3_fwd_block)(p, x, wr, b, y, acc, rb, re, c0, (int)(p->C - c0), lo, hi);
   }
 }
 
@@ -206,35 +224,43 @@ KT static void SFX(dw3_dw_rows)(const cz_k_conv *p, const float *restrict x,
   const int64_t C = p->C, H = p->H, W = p->W, Ho = p->Ho, Wo = p->Wo;
   int64_t lo, hi;
   SFX(inner_cols)(p, &lo, &hi);
-  for (int64_t r = r0; r < r1; r++) {
-    int64_t n = r / Ho, oh = r % Ho, ih0 = oh * p->sh - p->pt;
-    bool rv[3];
-    const float *xr[3];
-    for (int kh = 0; kh < 3; kh++) {
-      int64_t ih = ih0 + kh * p->dh;
-      rv[kh] = ih >= 0 && ih < H;
-      xr[kh] = rv[kh] ? x + (n * H + ih) * W * C : x;
-    }
-    const float *g = dy + r * Wo * C;
+  /* Channel blocks outside a batch of rows whose data stays in cache: the
+   * sums stay in registers across the batch. Each element still adds its
+   * pixels in row order, then column order. */
+  int64_t batch = 16384 / (Wo * C * p->sh);
+  if (batch < 1) batch = 1;
+  for (int64_t rb = r0; rb < r1; rb += batch) {
+    int64_t re = rb + batch < r1 ? rb + batch : r1;
     for (int64_t c0 = 0; c0 < C; c0 += VL) {
       int nl = C - c0 < VL ? (int)(C - c0) : VL;
       V a[9];
 #pragma GCC unroll 9
       for (int t = 0; t < 9; t++) a[t] = SFX(ld)(pw + t * C + c0, nl);
       V ab = pb ? SFX(ld)(pb + c0, nl) : VZERO();
-      for (int64_t ow = 0; ow < Wo; ow++) {
-        int64_t iw0 = ow * p->sw - p->pl;
-        bool inner = ow >= lo && ow < hi;
-        V gv = SFX(ld)(g + ow * C + c0, nl);
-        ab = VADD(ab, gv);
-#pragma GCC unroll 3
+      for (int64_t r = rb; r < re; r++) {
+        int64_t n = r / Ho, oh = r % Ho, ih0 = oh * p->sh - p->pt;
+        bool rv[3];
+        const float *xr[3];
         for (int kh = 0; kh < 3; kh++) {
-          if (!rv[kh]) continue;
+          int64_t ih = ih0 + kh * p->dh;
+          rv[kh] = ih >= 0 && ih < H;
+          xr[kh] = rv[kh] ? x + (n * H + ih) * W * C + c0 : x;
+        }
+        const float *g = dy + r * Wo * C + c0;
+        for (int64_t ow = 0; ow < Wo; ow++) {
+          int64_t iw0 = ow * p->sw - p->pl;
+          bool inner = ow >= lo && ow < hi;
+          V gv = SFX(ld)(g + ow * C, nl);
+          ab = VADD(ab, gv);
 #pragma GCC unroll 3
-          for (int kw = 0; kw < 3; kw++) {
-            int64_t iw = iw0 + kw * p->dw;
-            if (!inner && (iw < 0 || iw >= W)) continue;
-            a[kh * 3 + kw] = VFMA(gv, SFX(ld)(xr[kh] + iw * C + c0, nl), a[kh * 3 + kw]);
+          for (int kh = 0; kh < 3; kh++) {
+            if (!rv[kh]) continue;
+#pragma GCC unroll 3
+            for (int kw = 0; kw < 3; kw++) {
+              int64_t iw = iw0 + kw * p->dw;
+              if (!inner && (iw < 0 || iw >= W)) continue;
+              a[kh * 3 + kw] = VFMA(gv, SFX(ld)(xr[kh] + iw * C, nl), a[kh * 3 + kw]);
+            }
           }
         }
       }

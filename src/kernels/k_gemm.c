@@ -333,6 +333,15 @@ static void pack_a(const cz_k_gemm_args *g, int64_t i0, int64_t k0, int64_t kc, 
 
 /* Panels of NR columns: bp[p*kc*NR + k*NR + j] = alpha*B[k0+k, j0+p*NR+j],
  * zero past column j1. */
+/* Row copies of a few dozen floats: fixed-size memcpy compiles to moves,
+ * where a plain loop may become a library call per row. */
+static inline void copy_floats(float *restrict d, const float *restrict s, int64_t n) {
+  for (; n >= 16; n -= 16, d += 16, s += 16) memcpy(d, s, 16 * sizeof(float));
+  if (n >= 8) memcpy(d, s, 8 * sizeof(float)), d += 8, s += 8, n -= 8;
+  if (n >= 4) memcpy(d, s, 4 * sizeof(float)), d += 4, s += 4, n -= 4;
+  for (int64_t i = 0; i < n; i++) d[i] = s[i];
+}
+
 static void pack_b(const cz_k_gemm_args *g, int64_t k0, int64_t kc, int64_t j0, int64_t j1, int NR,
                    float *restrict bp) {
   int64_t np = cdiv(j1 - j0, NR);
@@ -346,7 +355,7 @@ static void pack_b(const cz_k_gemm_args *g, int64_t k0, int64_t kc, int64_t j0, 
       float *d = dst + k * NR;
       if (g->b_cs == 1) {
         if (alpha == 1.0f) {
-          for (int j = 0; j < nr; j++) d[j] = src[j];
+          copy_floats(d, src, nr);
         } else {
           for (int j = 0; j < nr; j++) d[j] = alpha * src[j];
         }
@@ -365,7 +374,10 @@ void cz_k_pack_panels(int nr, int64_t K, int64_t N, const float *b, int64_t rs, 
     for (int64_t k = 0; k < K; k++) {
       float *d = out + (p * K + k) * nr;
       const float *s = b + k * rs + j0 * cs;
-      for (int64_t j = 0; j < w; j++) d[j] = s[j * cs];
+      if (cs == 1)
+        copy_floats(d, s, w);
+      else
+        for (int64_t j = 0; j < w; j++) d[j] = s[j * cs];
       for (int64_t j = w; j < nr; j++) d[j] = 0.0f;
     }
   }
@@ -394,41 +406,44 @@ static void run_job(const cz_k_gemm_args *g, const plan_t *pl, int64_t job, floa
   /* Full strips read A in place when one of its strides is 1; edge strips
    * (and other strides) go through a zero-padded packed copy. */
   bool rows = g->a_cs == 1, cols = !rows && g->a_rs == 1;
-  int step = rows ? u->mr_r : u->mr_t;
   for (int64_t ch = ch0; ch < ch1; ch++) {
     int64_t k0 = ch * KC, kc = min64(KC, g->K - k0);
     bool first = ch == ch0;
     bool acc = first ? (!sliced && g->acc) : true;
     pack_b(g, k0, kc, j0, j1, NR, bp);
-    for (int64_t i = i0; i < i1; i += step) {
-      int mr = (int)min64(step, i1 - i);
-      ukr_fn fn = u->t;
+    int64_t i = i0;
+    if (rows && d_cs == 1) {
+      /* Whole strips straight from A's rows, all in one call per panel. */
+      int64_t full = (i1 - i0) / u->mr_r * u->mr_r;
+      if (full > 0)
+        for (int64_t p = 0; p < np; p++) {
+          int64_t jj = j0 + p * NR;
+          const float *bias = first && !sliced && g->bias ? g->bias + jj : NULL;
+          u->r(kc, g->a + i0 * g->a_rs + k0, g->a_rs, NULL, bp + p * kc * NR, dst + i0 * d_rs + jj,
+               d_rs, (int)full, (int)min64(NR, j1 - jj), acc, bias);
+        }
+      i += full;
+    }
+    for (; i < i1; i += u->mr_t) {
+      int mr = (int)min64(u->mr_t, i1 - i);
       const float *a = ap;
       int64_t ast = u->mr_t;
-      if (rows && mr == u->mr_r) {
-        fn = u->r, a = g->a + i * g->a_rs + k0, ast = g->a_rs;
-        /* Rows of the strip after next: the hardware prefetcher does not
-         * follow eight interleaved row streams well. */
-        if (i + 3 * step <= i1)
-          for (int ii = 0; ii < step; ii++)
-            for (int64_t k = 0; k < kc; k += 16) __builtin_prefetch(a + (2 * step + ii) * ast + k);
-      } else if (cols && mr == u->mr_t) {
+      if (cols && mr == u->mr_t)
         a = g->a + k0 * g->a_cs + i, ast = g->a_cs;
-      } else {
+      else
         pack_a(g, i, k0, kc, u->mr_t, ap);
-      }
       for (int64_t p = 0; p < np; p++) {
         int64_t jj = j0 + p * NR;
         int nr = (int)min64(NR, j1 - jj);
         const float *bias = first && !sliced && g->bias ? g->bias + jj : NULL;
         const float *b = bp + p * kc * NR;
         if (d_cs == 1) {
-          fn(kc, a, ast, NULL, b, dst + i * d_rs + jj, d_rs, mr, nr, acc, bias);
+          u->t(kc, a, ast, NULL, b, dst + i * d_rs + jj, d_rs, mr, nr, acc, bias);
           continue;
         }
         /* Strided C: the same sums through a tile, then element by element. */
         float t[MR_MAX * 64];
-        fn(kc, a, ast, NULL, b, t, NR, mr, nr, false, NULL);
+        u->t(kc, a, ast, NULL, b, t, NR, mr, nr, false, NULL);
         for (int ii = 0; ii < mr; ii++)
           for (int j = 0; j < nr; j++) {
             float v = t[ii * NR + j];
@@ -454,8 +469,31 @@ static void reduce_slices(const cz_k_gemm_args *g, const plan_t *pl, int64_t i) 
   }
 }
 
+/* Estimated cycles per k of the tiles covering M x N: a tile step issues
+ * mr*nv FMAs and mr + nv loads, two of each per cycle. */
+static double tile_cycles(int64_t M, int64_t N) {
+  cz_k_tile t = cz_k_tile_for(N);
+  int nv = t.nr % 16 == 0 ? t.nr / 16 : (t.nr + 7) / 8;
+  double fma = (double)t.mr_t * nv / 2, ld = (t.mr_t + nv) / 2.0;
+  double c = (double)cdiv(M, t.mr_t) * (double)cdiv(N, t.nr) * (fma > ld ? fma : ld);
+  if (M % t.mr_t) c += t.mr_t; /* the edge strip is packed */
+  return c;
+}
+
 void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
   if (g->M <= 0 || g->N <= 0) return;
+  /* C^T = B^T A^T: the same sums, element for element, sometimes with much
+   * better tiles (a weight gradient [48 x 8] is 8 x 48 transposed). Only
+   * for long K, where the transposed (strided) C costs little. */
+  if (!g->bias && g->K >= KC && tile_cycles(g->N, g->M) < 0.7 * tile_cycles(g->M, g->N)) {
+    cz_k_gemm_args t = *g;
+    t.M = g->N, t.N = g->M;
+    t.a = g->b, t.a_rs = g->b_cs, t.a_cs = g->b_rs;
+    t.b = g->a, t.b_rs = g->a_cs, t.b_cs = g->a_rs;
+    t.c_rs = g->c_cs, t.c_cs = g->c_rs;
+    cz_k_gemm(&t, work, parallel);
+    return;
+  }
   if (g->K <= 0) {
     for (int64_t i = 0; i < g->M; i++)
       for (int64_t j = 0; j < g->N; j++) {

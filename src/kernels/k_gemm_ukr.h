@@ -30,10 +30,12 @@
 #define A_AT(i, k) a[(k) * ast + koff[i]]
 #endif
 
-KT static void UKR_NAME(int64_t kc, const float *restrict a, int64_t ast,
-                        const int64_t *restrict koff, const float *restrict b,
-                        float *restrict c, int64_t ldc, int mr, int nr, bool acc,
-                        const float *restrict bias) {
+#define TILE_FN CZ_K_CAT(UKR_NAME, _tile)
+
+KT static inline __attribute__((always_inline)) void TILE_FN(
+    int64_t kc, const float *restrict a, int64_t ast, const int64_t *restrict koff,
+    const float *restrict b, float *restrict c, int64_t ldc, int mr, int nr, bool acc,
+    const float *restrict bias) {
   V s[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++)
@@ -78,6 +80,31 @@ KT static void UKR_NAME(int64_t kc, const float *restrict a, int64_t ast,
     }
 }
 
+/* Modes 1 and 2 read rows in place, and take any multiple of MR rows in one
+ * call (one strip after the other; the call costs as much as a tile when
+ * kc is small). Modes 0 and 3 take one tile of mr <= MR rows. */
+KT static void UKR_NAME(int64_t kc, const float *restrict a, int64_t ast,
+                        const int64_t *restrict koff, const float *restrict b,
+                        float *restrict c, int64_t ldc, int mr, int nr, bool acc,
+                        const float *restrict bias) {
+#if AMODE == 1 || AMODE == 2
+  int strips = mr / MR;
+  for (int st = 0; st < strips; st++, a += MR * ast, c += MR * ldc) {
+#if AMODE == 1
+    /* Rows of the strip after next: the hardware prefetcher does not
+     * follow MR interleaved row streams well. */
+    if (st + 2 < strips)
+      for (int i = 0; i < MR; i++)
+        for (int64_t k = 0; k < kc; k += 16) __builtin_prefetch(a + (2 * MR + i) * ast + k);
+#endif
+    TILE_FN(kc, a, ast, koff, b, c, ldc, MR, nr, acc, bias);
+  }
+#else
+  TILE_FN(kc, a, ast, koff, b, c, ldc, mr, nr, acc, bias);
+#endif
+}
+
+#undef TILE_FN
 #undef A_AT
 #undef AMODE
 #undef UKR_NAME
