@@ -45,6 +45,7 @@ demo: build
 
 bench: setup-oracles build
 	bash bench/bench_config.sh $(BUILD)/czoo
+	bash bench/bench_conv.sh $(BUILD)/bench_conv
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

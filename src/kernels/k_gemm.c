@@ -26,7 +26,13 @@
 
 typedef cz_k_ukr_fn ukr_fn;
 
-/* ---- micro-kernels: k-major (T) and row-major (R) A, per instruction set ---- */
+/* ---- micro-kernels: four A modes (t, o, r, i; see k_tile.h) per tile
+ * shape, per instruction set; k_gemm_set.h instantiates one shape. ---- */
+#define UKR(isa, mode, mr, nv) ukr_##isa##_##mode##mr##x##nv
+#define TILE(isa, nr, mrt, mrr, nv) \
+  {nr, mrt, UKR(isa, t, mrt, nv), mrr, UKR(isa, r, mrr, nv), UKR(isa, i, mrr, nv), UKR(isa, o, mrt, nv)}
+
+/* Plain C: no FMA (baseline x86-64 has none), separate multiply and add. */
 #define KT
 #define V float
 #define VL 1
@@ -37,26 +43,12 @@ typedef cz_k_ukr_fn ukr_fn;
 #define VSET1(x) (x)
 #define VFMA(a, b, c) ((a) * (b) + (c))
 #define VADD(a, b) ((a) + (b))
-#define UKR_NAME ukr_generic_t4x8
-#define MR 4
-#define NV 8
-#define AMODE 0
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_generic_o4x8
-#define MR 4
-#define NV 8
-#define AMODE 3
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_generic_r4x8
-#define MR 4
-#define NV 8
-#define AMODE 1
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_generic_i4x8
-#define MR 4
-#define NV 8
-#define AMODE 2
-#include "kernels/k_gemm_ukr.h"
+#define SET(mode, mr, nv) UKR(generic, mode, mr, nv)
+#define SET_MRT 4
+#define SET_MRR 4
+#define SET_NV 8
+#include "kernels/k_gemm_set.h"
+#undef SET
 #undef KT
 #undef V
 #undef VL
@@ -67,7 +59,9 @@ typedef cz_k_ukr_fn ukr_fn;
 #undef VSET1
 #undef VFMA
 #undef VADD
+
 #if CZ_K_X86
+/* AVX2 + FMA: 16 registers, so at most 12 accumulators. */
 #define KT CZ_K_TARGET_AVX2
 #define V __m256
 #define VL 8
@@ -78,66 +72,20 @@ typedef cz_k_ukr_fn ukr_fn;
 #define VSET1(x) _mm256_set1_ps(x)
 #define VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define VADD(a, b) _mm256_add_ps(a, b)
-#define UKR_NAME ukr_avx2_t8x1
-#define MR 8
-#define NV 1
-#define AMODE 0
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx2_o8x1
-#define MR 8
-#define NV 1
-#define AMODE 3
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx2_r8x1
-#define MR 8
-#define NV 1
-#define AMODE 1
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx2_i8x1
-#define MR 8
-#define NV 1
-#define AMODE 2
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx2_t6x2
-#define MR 6
-#define NV 2
-#define AMODE 0
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx2_o6x2
-#define MR 6
-#define NV 2
-#define AMODE 3
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx2_r6x2
-#define MR 6
-#define NV 2
-#define AMODE 1
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx2_i6x2
-#define MR 6
-#define NV 2
-#define AMODE 2
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx2_t4x3
-#define MR 4
-#define NV 3
-#define AMODE 0
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx2_o4x3
-#define MR 4
-#define NV 3
-#define AMODE 3
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx2_r4x3
-#define MR 4
-#define NV 3
-#define AMODE 1
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx2_i4x3
-#define MR 4
-#define NV 3
-#define AMODE 2
-#include "kernels/k_gemm_ukr.h"
+#define SET(mode, mr, nv) UKR(avx2, mode, mr, nv)
+#define SET_MRT 8
+#define SET_MRR 8
+#define SET_NV 1
+#include "kernels/k_gemm_set.h"
+#define SET_MRT 6
+#define SET_MRR 6
+#define SET_NV 2
+#include "kernels/k_gemm_set.h"
+#define SET_MRT 4
+#define SET_MRR 4
+#define SET_NV 3
+#include "kernels/k_gemm_set.h"
+#undef SET
 #undef KT
 #undef V
 #undef VL
@@ -148,6 +96,9 @@ typedef cz_k_ukr_fn ukr_fn;
 #undef VSET1
 #undef VFMA
 #undef VADD
+
+/* AVX-512: 32 registers, up to 24 accumulators; in-place rows (r, i) keep
+ * at most 8 row pointers live. */
 #define KT CZ_K_TARGET_AVX512
 #define V __m512
 #define VL 16
@@ -158,86 +109,24 @@ typedef cz_k_ukr_fn ukr_fn;
 #define VSET1(x) _mm512_set1_ps(x)
 #define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define VADD(a, b) _mm512_add_ps(a, b)
-#define UKR_NAME ukr_avx512_t16x1
-#define MR 16
-#define NV 1
-#define AMODE 0
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx512_o16x1
-#define MR 16
-#define NV 1
-#define AMODE 3
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx512_r8x1
-#define MR 8
-#define NV 1
-#define AMODE 1
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx512_i8x1
-#define MR 8
-#define NV 1
-#define AMODE 2
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx512_t12x2
-#define MR 12
-#define NV 2
-#define AMODE 0
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx512_o12x2
-#define MR 12
-#define NV 2
-#define AMODE 3
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx512_r8x2
-#define MR 8
-#define NV 2
-#define AMODE 1
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx512_i8x2
-#define MR 8
-#define NV 2
-#define AMODE 2
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx512_t8x3
-#define MR 8
-#define NV 3
-#define AMODE 0
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx512_o8x3
-#define MR 8
-#define NV 3
-#define AMODE 3
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx512_r8x3
-#define MR 8
-#define NV 3
-#define AMODE 1
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx512_i8x3
-#define MR 8
-#define NV 3
-#define AMODE 2
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx512_t6x4
-#define MR 6
-#define NV 4
-#define AMODE 0
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx512_o6x4
-#define MR 6
-#define NV 4
-#define AMODE 3
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx512_r6x4
-#define MR 6
-#define NV 4
-#define AMODE 1
-#include "kernels/k_gemm_ukr.h"
-#define UKR_NAME ukr_avx512_i6x4
-#define MR 6
-#define NV 4
-#define AMODE 2
-#include "kernels/k_gemm_ukr.h"
+#define SET(mode, mr, nv) UKR(avx512, mode, mr, nv)
+#define SET_MRT 16
+#define SET_MRR 8
+#define SET_NV 1
+#include "kernels/k_gemm_set.h"
+#define SET_MRT 12
+#define SET_MRR 8
+#define SET_NV 2
+#include "kernels/k_gemm_set.h"
+#define SET_MRT 8
+#define SET_MRR 8
+#define SET_NV 3
+#include "kernels/k_gemm_set.h"
+#define SET_MRT 6
+#define SET_MRR 6
+#define SET_NV 4
+#include "kernels/k_gemm_set.h"
+#undef SET
 #undef KT
 #undef V
 #undef VL
@@ -254,17 +143,14 @@ typedef cz_k_tile ukr_t;
 
 /* The tile for this N: the fewest padded columns, then the widest tile. */
 cz_k_tile cz_k_tile_for(int64_t N) {
-  static const ukr_t generic[] = {{8, 4, ukr_generic_t4x8, 4, ukr_generic_r4x8, ukr_generic_i4x8, ukr_generic_o4x8}};
+  static const ukr_t generic[] = {TILE(generic, 8, 4, 4, 8)};
   const ukr_t *c = generic;
   int nc = 1;
 #if CZ_K_X86
-  static const ukr_t avx2[] = {{8, 8, ukr_avx2_t8x1, 8, ukr_avx2_r8x1, ukr_avx2_i8x1, ukr_avx2_o8x1},
-      {16, 6, ukr_avx2_t6x2, 6, ukr_avx2_r6x2, ukr_avx2_i6x2, ukr_avx2_o6x2},
-      {24, 4, ukr_avx2_t4x3, 4, ukr_avx2_r4x3, ukr_avx2_i4x3, ukr_avx2_o4x3}};
-  static const ukr_t avx512[] = {{16, 16, ukr_avx512_t16x1, 8, ukr_avx512_r8x1, ukr_avx512_i8x1, ukr_avx512_o16x1},
-      {32, 12, ukr_avx512_t12x2, 8, ukr_avx512_r8x2, ukr_avx512_i8x2, ukr_avx512_o12x2},
-      {48, 8, ukr_avx512_t8x3, 8, ukr_avx512_r8x3, ukr_avx512_i8x3, ukr_avx512_o8x3},
-      {64, 6, ukr_avx512_t6x4, 6, ukr_avx512_r6x4, ukr_avx512_i6x4, ukr_avx512_o6x4}};
+  static const ukr_t avx2[] = {TILE(avx2, 8, 8, 8, 1), TILE(avx2, 16, 6, 6, 2),
+                                TILE(avx2, 24, 4, 4, 3)};
+  static const ukr_t avx512[] = {TILE(avx512, 16, 16, 8, 1), TILE(avx512, 32, 12, 8, 2),
+                                  TILE(avx512, 48, 8, 8, 3), TILE(avx512, 64, 6, 6, 4)};
   switch (cz_k_isa()) {
     case CZ_ISA_AVX512:
       /* Eight columns or fewer: half a 16-lane vector would be padding. */

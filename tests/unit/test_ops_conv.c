@@ -203,6 +203,25 @@ static void test_conv_cases(void **state) {
   }
 }
 
+/* A weight that is itself an activation is stored NHWC like any rank-4
+ * activation: the kernels must address it through its layout. */
+static void test_conv_weight_activation(void **state) {
+  (void)state;
+  cz_graph *g = cz_graph_new("conv");
+  int in[2];
+  in[0] = cz_graph_input(g, "x", CZ_F32, cz_shape4(2, 4, 6, 5));
+  in[1] = cz_graph_input(g, "w", CZ_F32, cz_shape4(6, 2, 3, 3));
+  g->values[in[0]].requires_grad = g->values[in[1]].requires_grad = true;
+  assert_int_equal(g->values[in[1]].layout, CZ_NHWC);
+  int n = cz_graph_node(g, "Conv", "conv", 2, in, 1, NULL);
+  cz_node_set_int(g, n, "group", 2);
+  int64_t pads[4] = {1, 0, 1, 2};
+  cz_node_set_ints(g, n, "pads", 4, pads);
+  cz_graph_mark_output(g, cz_node_out(g, n, 0));
+  check_graph(g, "weight in NHWC layout", 24);
+  cz_graph_free(g);
+}
+
 /* Output shapes and pads that auto_pad and explicit pads give (as ONNX and
  * PyTorch define them), and MACC for the current batch. */
 static void test_conv_shapes_and_macc(void **state) {
@@ -450,7 +469,8 @@ static void test_matmul_errors(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_conv_cases),   cmocka_unit_test(test_conv_shapes_and_macc),
+      cmocka_unit_test(test_conv_cases),   cmocka_unit_test(test_conv_weight_activation),
+      cmocka_unit_test(test_conv_shapes_and_macc),
       cmocka_unit_test(test_conv_errors),  cmocka_unit_test(test_gemm_cases),
       cmocka_unit_test(test_gemm_errors),  cmocka_unit_test(test_matmul_cases),
       cmocka_unit_test(test_matmul_errors),
