@@ -4,7 +4,8 @@
  * no bias: BatchNorm follows every conv). Prints one tab-separated line
  * per distinct layer: name, count in the model, forward ms, backward ms
  * (medians). bench/bench_conv.sh puts these next to PyTorch's.
- * Usage: bench_conv [batch] [threads] [repetitions] [layer index] */
+ * Usage: bench_conv [batch] [threads] [repetitions] [layer index, -1: all]
+ *        [instruction set cap: avx512, avx2, generic] */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,8 +63,14 @@ int main(int argc, char **argv) {
   int threads = argc > 2 ? atoi(argv[2]) : 2;
   int reps = argc > 3 ? atoi(argv[3]) : 20;
   int only = argc > 4 ? atoi(argv[4]) : -1;
+  if (argc > 5) {
+    cz_isa cap = strcmp(argv[5], "generic") == 0 ? CZ_ISA_GENERIC
+                 : strcmp(argv[5], "avx2") == 0  ? CZ_ISA_AVX2
+                                                 : CZ_ISA_AVX512;
+    cz_k_isa_cap(cap);
+  }
   if (batch < 1 || threads < 1 || reps < 1) {
-    fprintf(stderr, "usage: bench_conv [batch] [threads] [repetitions] [layer index]\n");
+    fprintf(stderr, "usage: bench_conv [batch] [threads] [repetitions] [layer] [isa]\n");
     return 2;
   }
   omp_set_num_threads(threads);

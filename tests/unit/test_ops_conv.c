@@ -185,6 +185,10 @@ static const conv_case conv_cases[] = {
     {"depthwise 40ch 20x20", 2, 40, 20, 20, 40, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 40, NULL, true, 0, CZ_K_CONV_DEPTHWISE},
     {"depthwise 24ch 21x21 s2", 2, 24, 21, 21, 24, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 24, NULL, false, 0, CZ_K_CONV_DEPTHWISE},
     {"depthwise 8ch 16x16 dilation 2", 1, 8, 16, 16, 8, 3, 3, 1, 1, 2, 2, {2, 2, 2, 2}, 8, NULL, true, 0, CZ_K_CONV_DEPTHWISE},
+    {"depthwise pads 3 > kernel", 2, 5, 5, 6, 5, 3, 3, 1, 1, 1, 1, {3, 3, 3, 2}, 5, NULL, true, 16, CZ_K_CONV_DEPTHWISE},
+    {"3x3 pads 3 > kernel", 1, 3, 5, 4, 4, 3, 3, 1, 1, 1, 1, {3, 2, 3, 3}, 1, NULL, true, 16, CZ_K_CONV_IM2COL},
+    {"3x3 s2 d2, 40 wide (direct)", 2, 5, 11, 40, 7, 3, 3, 2, 2, 2, 2, {2, 2, 2, 2}, 1, NULL, true, 0, CZ_K_CONV_IM2COL},
+    {"3x3 group 2, 24 wide (direct)", 2, 8, 6, 24, 20, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 2, NULL, false, 0, CZ_K_CONV_IM2COL},
 };
 
 static void test_conv_cases(void **state) {
