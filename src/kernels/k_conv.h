@@ -1,6 +1,7 @@
 /* Fast 2-D convolution kernels on NHWC activations: depthwise (direct,
- * vectorized over channels), pointwise (one GEMM, no im2col) and general
- * (im2col in cache-sized tiles of output pixels + GEMM), forward and
+ * vectorized over channels), pointwise (one GEMM, no im2col) and general:
+ * direct implicit GEMM for small kernels (k_conv_direct.h), im2col in
+ * cache-sized tiles of output pixels + GEMM otherwise; forward and
  * backward. Weights are OIHW row-major ([M, C/group, kH, kW]).
  * Deterministic: results depend only on the shapes and the instruction
  * set, never on the thread count (reductions use a fixed number of

@@ -117,7 +117,9 @@ static cz_err *conv_infer(cz_graph *g, cz_node *n) {
       strcmp(auto_pad, "SAME_LOWER"))
     return cz_node_err(g, n, "attribute auto_pad = '%s', expected NOTSET, VALID, SAME_UPPER or SAME_LOWER",
                        auto_pad);
-  if (count && strcmp(auto_pad, "NOTSET"))
+  /* Some writers store zero pads next to auto_pad: harmless, accepted. */
+  bool any_pad = pads[0] || pads[1] || pads[2] || pads[3];
+  if (any_pad && strcmp(auto_pad, "NOTSET"))
     return cz_node_err(g, n, "attribute pads cannot be used with auto_pad = '%s'", auto_pad);
   if (cz_has_in(n, 2)) {
     const cz_value *b = cz_in_value(g, n, 2);

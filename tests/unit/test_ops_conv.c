@@ -336,6 +336,12 @@ static void test_conv_errors(void **state) {
   g = conv_graph(&base, NULL);
   cz_node_set_string(g, 0, "auto_pad", "SAME_UPPER");
   expect_err(g, "node 'conv' (Conv): attribute pads cannot be used with auto_pad = 'SAME_UPPER'");
+  g = conv_graph(&base, NULL); /* zero pads beside auto_pad: accepted */
+  int64_t zero[4] = {0, 0, 0, 0};
+  cz_node_set_ints(g, 0, "pads", 4, zero);
+  cz_node_set_string(g, 0, "auto_pad", "SAME_UPPER");
+  assert_null(cz_graph_infer(g));
+  cz_graph_free(g);
   g = conv_graph(&base, NULL);
   cz_node_set_int(g, 0, "groups", 2);
   expect_err(g, "node 'conv' (Conv): unsupported attribute 'groups' (supported: auto_pad, "
