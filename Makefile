@@ -46,6 +46,7 @@ demo: build
 bench: setup-oracles build
 	bash bench/bench_config.sh $(BUILD)/czoo
 	bash bench/bench_engine.sh $(BUILD)
+	bash bench/bench_conv.sh $(BUILD)/bench/bench_conv
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

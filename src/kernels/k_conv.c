@@ -1,0 +1,518 @@
+/* Convolution kernel paths and their scratch layouts (k_conv.h). */
+#include "kernels/k_conv.h"
+
+#include <omp.h>
+#include <string.h>
+
+#include "kernels/k_conv_direct.h"
+#include "kernels/k_dw.h"
+#include "kernels/k_gemm.h"
+#include "kernels/k_simd.h"
+
+/* im2col tiles hold about this many floats (128 KiB: L2-resident). */
+#define TILE_FLOATS 32768
+#define TILE_MIN 16
+#define TILE_MAX 1024
+/* Rows per partial sum of the bias gradient. */
+#define BIAS_ROWS 1024
+/* Most bytes of per-slice weight-gradient partial sums. */
+#define WSLICE_BYTES ((size_t)16 << 20)
+
+static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+/* Carves 64-byte aligned float arrays out of the work buffer; with a NULL
+ * base it only counts, so sizing and carving are the same code. */
+typedef struct {
+  char *base;
+  size_t used;
+} bump_t;
+
+static float *take(bump_t *b, size_t floats) {
+  float *r = b->base ? (float *)(b->base + b->used) : NULL;
+  b->used += (floats * sizeof(float) + 63) & ~(size_t)63;
+  return r;
+}
+
+static size_t floats_of(size_t bytes) { return (bytes + sizeof(float) - 1) / sizeof(float); }
+
+cz_k_conv_path cz_k_conv_path_of(const cz_k_conv *p) {
+  if (p->group == p->C && p->M == p->C) return CZ_K_CONV_DEPTHWISE;
+  if (p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->pt == 0 && p->pl == 0 &&
+      p->Ho == p->H && p->Wo == p->W)
+    return CZ_K_CONV_POINTWISE;
+  return CZ_K_CONV_IM2COL;
+}
+
+/* Shape-derived sizes shared by every path. */
+typedef struct {
+  int64_t Cg, Mg, KK, KCg, P, TP, ntiles;
+} dims_t;
+
+static dims_t dims_of(const cz_k_conv *p) {
+  dims_t d;
+  d.Cg = p->C / p->group;
+  d.Mg = p->M / p->group;
+  d.KK = p->kh * p->kw;
+  d.KCg = d.KK * d.Cg;
+  d.P = p->N * p->Ho * p->Wo;
+  d.TP = max64(TILE_MIN, min64(TILE_MAX, TILE_FLOATS / max64(d.KCg, 1)));
+  d.ntiles = cdiv(d.P, d.TP);
+  return d;
+}
+
+/* ---- scratch layouts ---- */
+
+typedef struct {
+  float *wr;          /* repacked weights */
+  float *gw;          /* scratch of a parallel GEMM call */
+  float *slots;       /* im2col: per-thread (or per-slice) blocks */
+  size_t slot_floats; /* floats per block */
+  float *wpart;       /* depthwise weight-gradient partials */
+  float *bpart;       /* bias-gradient partials */
+  int64_t wslices, bslices;
+} ws_t;
+
+static size_t r16(size_t floats) { return (floats + 15) & ~(size_t)15; }
+
+static int64_t bias_slices(const dims_t *d) { return min64(CZ_K_SLOTS, max64(1, cdiv(d->P, BIAS_ROWS))); }
+
+static int64_t dw_slices(const cz_k_conv *p) { return min64(CZ_K_SLOTS, max64(1, p->N * p->Ho)); }
+
+static int64_t im2col_wslices(const cz_k_conv *p, const dims_t *d) {
+  int64_t s = min64(CZ_K_SLOTS, d->ntiles);
+  while (s > 1 && (size_t)(s * p->M * d->KCg) * sizeof(float) > WSLICE_BYTES) s--;
+  return s;
+}
+
+/* im2col blocks: a column tile, then GEMM scratch, then (dw) partials. */
+static size_t tile_floats(const dims_t *d) { return r16((size_t)(d->TP * d->KCg)); }
+static size_t fwd_block(const dims_t *d) {
+  return tile_floats(d) + r16(floats_of(cz_k_gemm_work_bytes(d->TP, d->Mg, d->KCg, false)));
+}
+static size_t dx_block(const dims_t *d) {
+  return tile_floats(d) + r16(floats_of(cz_k_gemm_work_bytes(d->TP, d->KCg, d->Mg, false)));
+}
+static size_t dw_gemm_floats(const dims_t *d) {
+  return r16(floats_of(cz_k_gemm_work_bytes(d->Mg, d->KCg, d->TP, false)));
+}
+static size_t dw_block(const cz_k_conv *p, const dims_t *d) {
+  return tile_floats(d) + dw_gemm_floats(d) + r16((size_t)(p->M * d->KCg));
+}
+
+static size_t layout(const cz_k_conv *p, bool backward, void *work, ws_t *w) {
+  dims_t d = dims_of(p);
+  bump_t b = {.base = work, .used = 0};
+  memset(w, 0, sizeof *w);
+  cz_k_conv_path path = cz_k_conv_path_of(p);
+  switch (path) {
+    case CZ_K_CONV_DEPTHWISE:
+      w->wr = take(&b, (size_t)(d.KK * p->C));
+      if (backward) {
+        w->wslices = w->bslices = dw_slices(p);
+        w->wpart = take(&b, (size_t)(w->wslices * d.KK * p->C));
+        w->bpart = take(&b, (size_t)(w->wslices * p->C));
+      }
+      break;
+    case CZ_K_CONV_POINTWISE: {
+      size_t g = cz_k_gemm_work_bytes(d.P, d.Mg, d.Cg, true);
+      if (backward) {
+        size_t gx = cz_k_gemm_work_bytes(d.P, d.Cg, d.Mg, true);
+        size_t gwb = cz_k_gemm_work_bytes(d.Mg, d.Cg, d.P, true);
+        g = gx > gwb ? gx : gwb;
+      }
+      w->gw = take(&b, floats_of(g));
+      break;
+    }
+    case CZ_K_CONV_IM2COL: {
+      bool direct = cz_k_direct_ok(p);
+      if (!backward) {
+        if (direct) {
+          w->slots = take(&b, cz_k_direct_fwd_floats(p));
+          break;
+        }
+        w->wr = take(&b, (size_t)(p->M * d.KCg));
+        w->slot_floats = fwd_block(&d);
+        w->slots = take(&b, (size_t)min64(CZ_K_SLOTS, d.ntiles) * w->slot_floats);
+        break;
+      }
+      /* dx (a block per thread, by image) and dw (a block per slice, or
+       * the direct kernel's scratch) run one after the other and share
+       * the space. */
+      w->wr = take(&b, (size_t)(p->M * d.KCg));
+      w->slot_floats = dx_block(&d);
+      w->wslices = im2col_wslices(p, &d);
+      size_t fx = (size_t)min64(CZ_K_SLOTS, p->N) * w->slot_floats;
+      size_t fw = direct ? cz_k_direct_dw_floats(p) : (size_t)w->wslices * dw_block(p, &d);
+      w->slots = take(&b, fx > fw ? fx : fw);
+      break;
+    }
+  }
+  if (backward && path != CZ_K_CONV_DEPTHWISE) {
+    w->bslices = bias_slices(&d);
+    w->bpart = take(&b, (size_t)(w->bslices * p->M));
+  }
+  return b.used;
+}
+
+size_t cz_k_conv_work_bytes(const cz_k_conv *p, bool backward) {
+  ws_t w;
+  return layout(p, backward, NULL, &w) + 64;
+}
+
+/* ---- im2col ---- */
+
+/* Short copies are the common case (a few channels per tap): fixed-size
+ * memcpy calls compile to plain moves, where a variable-size one is a
+ * library call. */
+static inline void copy_f(float *restrict d, const float *restrict s, int64_t n) {
+  for (; n >= 8; n -= 8, d += 8, s += 8) memcpy(d, s, 8 * sizeof(float));
+  if (n >= 4) memcpy(d, s, 4 * sizeof(float)), d += 4, s += 4, n -= 4;
+  if (n > 0) d[0] = s[0];
+  if (n > 1) d[1] = s[1];
+  if (n > 2) d[2] = s[2];
+}
+
+static inline void zero_f(float *d, int64_t n) {
+  for (int64_t i = 0; i < n; i++) d[i] = 0.0f;
+}
+
+/* Walks output pixels p0, p0+1, ... as (n, oh, ow) without divisions. */
+typedef struct {
+  int64_t n, oh, ow;
+} pix_t;
+
+static pix_t pix_at(const cz_k_conv *p, int64_t pix) {
+  int64_t HoWo = p->Ho * p->Wo;
+  return (pix_t){pix / HoWo, pix % HoWo / p->Wo, pix % p->Wo};
+}
+
+static void pix_next(const cz_k_conv *p, pix_t *q) {
+  if (++q->ow < p->Wo) return;
+  q->ow = 0;
+  if (++q->oh < p->Ho) return;
+  q->oh = 0;
+  q->n++;
+}
+
+/* col[q*KCg + (kh*KW + kw)*Cg + c] = x[n, ih, iw, g*Cg + c] (0 in the
+ * padding) for output pixels p0 .. p0+tp-1. */
+static void im2col(const cz_k_conv *p, const dims_t *d, const float *x, int64_t g, int64_t p0,
+                   int64_t tp, float *col) {
+  const int64_t KW = p->kw, Cg = d->Cg, C = p->C;
+  /* With one group and no dilation along W, a kernel row is one run. */
+  const bool runs = Cg == C && p->dw == 1;
+  pix_t at = pix_at(p, p0);
+  for (int64_t q = 0; q < tp; q++, pix_next(p, &at)) {
+    float *dst = col + q * d->KCg;
+    int64_t ih0 = at.oh * p->sh - p->pt, iw0 = at.ow * p->sw - p->pl;
+    bool inner_w = iw0 >= 0 && iw0 + (KW - 1) * p->dw < p->W;
+    for (int64_t kh = 0; kh < p->kh; kh++) {
+      int64_t ih = ih0 + kh * p->dh;
+      float *o = dst + kh * KW * Cg;
+      if (ih < 0 || ih >= p->H) {
+        zero_f(o, KW * Cg);
+        continue;
+      }
+      const float *xr = x + ((at.n * p->H + ih) * p->W) * C + g * Cg;
+      if (runs && inner_w) {
+        copy_f(o, xr + iw0 * C, KW * C);
+        continue;
+      }
+      for (int64_t kw = 0; kw < KW; kw++) {
+        int64_t iw = iw0 + kw * p->dw;
+        if (iw < 0 || iw >= p->W)
+          zero_f(o + kw * Cg, Cg);
+        else
+          copy_f(o + kw * Cg, xr + iw * C, Cg);
+      }
+    }
+  }
+}
+
+/* dx[n, ih, iw, g*Cg + c] += dcol (the inverse gather), pixels in order. */
+static void col2im_add(const cz_k_conv *p, const dims_t *d, const float *dcol, int64_t g,
+                       int64_t p0, int64_t tp, float *dx) {
+  const int64_t KW = p->kw, Cg = d->Cg, C = p->C;
+  pix_t at = pix_at(p, p0);
+  for (int64_t q = 0; q < tp; q++, pix_next(p, &at)) {
+    const float *src = dcol + q * d->KCg;
+    int64_t ih0 = at.oh * p->sh - p->pt, iw0 = at.ow * p->sw - p->pl;
+    for (int64_t kh = 0; kh < p->kh; kh++) {
+      int64_t ih = ih0 + kh * p->dh;
+      if (ih < 0 || ih >= p->H) continue;
+      float *xr = dx + ((at.n * p->H + ih) * p->W) * C + g * Cg;
+      for (int64_t kw = 0; kw < KW; kw++) {
+        int64_t iw = iw0 + kw * p->dw;
+        if (iw < 0 || iw >= p->W) continue;
+        const float *s = src + (kh * KW + kw) * Cg;
+        float *o = xr + iw * C;
+        for (int64_t c = 0; c < Cg; c++) o[c] += s[c];
+      }
+    }
+  }
+}
+
+/* ---- forward ---- */
+
+/* wr[(kh*KW + kw)*C + c] = w[c, 0, kh, kw], flipped in both axes when flip. */
+static void pack_dw(const cz_k_conv *p, const float *w, float *wr, bool flip) {
+  int64_t KK = p->kh * p->kw;
+  for (int64_t c = 0; c < p->C; c++)
+    for (int64_t t = 0; t < KK; t++) wr[(flip ? KK - 1 - t : t) * p->C + c] = w[c * KK + t];
+}
+
+static void forward_dw(const cz_k_conv *p, const float *x, const float *w, const float *b,
+                       float *y, const ws_t *ws) {
+  pack_dw(p, w, ws->wr, false);
+  int64_t rows = p->N * p->Ho;
+  int nt = cz_k_threads(rows);
+  /* Contiguous row ranges per thread (the kernels block over rows). */
+#pragma omp parallel num_threads(nt)
+  {
+    int t = omp_get_thread_num(), T = omp_get_num_threads();
+    cz_k_dw_fwd_rows(p, x, ws->wr, b, y, false, t * rows / T, (t + 1) * rows / T);
+  }
+}
+
+static void forward_pw(const cz_k_conv *p, const dims_t *d, const float *x, const float *w,
+                       const float *b, float *y, const ws_t *ws) {
+  for (int64_t g = 0; g < p->group; g++) {
+    cz_k_gemm_args a = {.M = d->P, .N = d->Mg, .K = d->Cg,
+                        .a = x + g * d->Cg, .a_rs = p->C, .a_cs = 1,
+                        .b = w + g * d->Mg * d->Cg, .b_rs = 1, .b_cs = d->Cg,
+                        .alpha = 1.0f, .c = y + g * d->Mg, .c_rs = p->M, .c_cs = 1,
+                        .bias = b ? b + g * d->Mg : NULL, .acc = false};
+    cz_k_gemm(&a, ws->gw, true);
+  }
+}
+
+static void forward_im2col(const cz_k_conv *p, const dims_t *d, const float *x, const float *w,
+                           const float *b, float *y, const ws_t *ws) {
+  /* wr[g][(kh*KW + kw)*Cg + c][m]: B of the GEMM, row-major. */
+  for (int64_t g = 0; g < p->group; g++)
+    for (int64_t m = 0; m < d->Mg; m++)
+      for (int64_t c = 0; c < d->Cg; c++)
+        for (int64_t t = 0; t < d->KK; t++)
+          ws->wr[(g * d->KCg + t * d->Cg + c) * d->Mg + m] =
+              w[((g * d->Mg + m) * d->Cg + c) * d->KK + t];
+#pragma omp parallel num_threads(cz_k_threads(d->ntiles))
+  {
+    float *col = ws->slots + (size_t)omp_get_thread_num() * ws->slot_floats;
+    float *gw = col + tile_floats(d);
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < d->ntiles; t++) {
+      int64_t p0 = t * d->TP, tp = min64(d->TP, d->P - p0);
+      for (int64_t g = 0; g < p->group; g++) {
+        im2col(p, d, x, g, p0, tp, col);
+        cz_k_gemm_args a = {.M = tp, .N = d->Mg, .K = d->KCg,
+                            .a = col, .a_rs = d->KCg, .a_cs = 1,
+                            .b = ws->wr + g * d->KCg * d->Mg, .b_rs = d->Mg, .b_cs = 1,
+                            .alpha = 1.0f, .c = y + p0 * p->M + g * d->Mg, .c_rs = p->M,
+                            .c_cs = 1, .bias = b ? b + g * d->Mg : NULL, .acc = false};
+        cz_k_gemm(&a, gw, false);
+      }
+    }
+  }
+}
+
+void cz_k_conv_forward(const cz_k_conv *p, const float *x, const float *w, const float *b,
+                       float *y, void *work) {
+  ws_t ws;
+  layout(p, false, work, &ws);
+  dims_t d = dims_of(p);
+  switch (cz_k_conv_path_of(p)) {
+    case CZ_K_CONV_DEPTHWISE: forward_dw(p, x, w, b, y, &ws); break;
+    case CZ_K_CONV_POINTWISE: forward_pw(p, &d, x, w, b, y, &ws); break;
+    case CZ_K_CONV_IM2COL:
+      if (cz_k_direct_ok(p))
+        cz_k_direct_forward(p, x, w, b, y, ws.slots);
+      else
+        forward_im2col(p, &d, x, w, b, y, &ws);
+      break;
+  }
+}
+
+/* ---- backward ---- */
+
+/* db = sum over pixels of dy, as bslices partial sums added in order. */
+static void bias_grad(const cz_k_conv *p, const dims_t *d, const float *dy, float *db, bool acc,
+                      const ws_t *ws) {
+  int64_t S = ws->bslices, M = p->M;
+#pragma omp parallel for schedule(static) num_threads(cz_k_threads(S))
+  for (int64_t s = 0; s < S; s++) {
+    float *part = ws->bpart + s * M;
+    for (int64_t m = 0; m < M; m++) part[m] = 0.0f;
+    for (int64_t q = s * d->P / S; q < (s + 1) * d->P / S; q++)
+      for (int64_t m = 0; m < M; m++) part[m] += dy[q * M + m];
+  }
+  for (int64_t m = 0; m < M; m++) {
+    float v = ws->bpart[m];
+    for (int64_t s = 1; s < S; s++) v += ws->bpart[s * M + m];
+    db[m] = acc ? db[m] + v : v;
+  }
+}
+
+static void backward_dw(const cz_k_conv *p, const dims_t *d, const float *x, const float *w,
+                        const float *dy, const cz_k_conv_grads *gr, const ws_t *ws) {
+  if (gr->dx) {
+    if (p->sh == 1 && p->sw == 1) {
+      /* Stride 1: dx is the forward convolution of dy with the kernel
+       * flipped and the complementary padding, gathered row by row. */
+      cz_k_conv q = *p;
+      q.H = p->Ho, q.W = p->Wo, q.Ho = p->H, q.Wo = p->W;
+      q.pt = (p->kh - 1) * p->dh - p->pt;
+      q.pl = (p->kw - 1) * p->dw - p->pl;
+      pack_dw(p, w, ws->wr, true);
+      int64_t rows = p->N * p->H;
+#pragma omp parallel num_threads(cz_k_threads(rows))
+      {
+        int t = omp_get_thread_num(), T = omp_get_num_threads();
+        cz_k_dw_fwd_rows(&q, dy, ws->wr, NULL, gr->dx, gr->dx_acc, t * rows / T,
+                         (t + 1) * rows / T);
+      }
+    } else {
+      /* Strided: scatter, one image per thread so no two threads touch
+       * the same dx element. */
+      pack_dw(p, w, ws->wr, false);
+      int64_t img = p->H * p->W * p->C;
+#pragma omp parallel for schedule(static) num_threads(cz_k_threads(p->N))
+      for (int64_t n = 0; n < p->N; n++) {
+        if (!gr->dx_acc) memset(gr->dx + n * img, 0, (size_t)img * sizeof(float));
+        cz_k_dw_dx_scatter(p, dy, ws->wr, gr->dx, n);
+      }
+    }
+  }
+  if (!gr->dw && !gr->db) return;
+  int64_t S = ws->wslices, rows = p->N * p->Ho, C = p->C, KK = d->KK;
+  bool want_b = gr->db != NULL;
+#pragma omp parallel for schedule(static) num_threads(cz_k_threads(S))
+  for (int64_t s = 0; s < S; s++) {
+    float *pw = ws->wpart + s * KK * C, *pb = ws->bpart + s * C;
+    memset(pw, 0, (size_t)(KK * C) * sizeof(float));
+    memset(pb, 0, (size_t)C * sizeof(float));
+    cz_k_dw_dw_rows(p, x, dy, pw, want_b ? pb : NULL, s * rows / S, (s + 1) * rows / S);
+  }
+  if (gr->dw)
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t t = 0; t < KK; t++) {
+        float v = ws->wpart[t * C + c];
+        for (int64_t s = 1; s < S; s++) v += ws->wpart[(s * KK + t) * C + c];
+        float *o = gr->dw + c * KK + t;
+        *o = gr->dw_acc ? *o + v : v;
+      }
+  if (gr->db)
+    for (int64_t c = 0; c < C; c++) {
+      float v = ws->bpart[c];
+      for (int64_t s = 1; s < S; s++) v += ws->bpart[s * C + c];
+      gr->db[c] = gr->db_acc ? gr->db[c] + v : v;
+    }
+}
+
+static void backward_pw(const cz_k_conv *p, const dims_t *d, const float *x, const float *w,
+                        const float *dy, const cz_k_conv_grads *gr, const ws_t *ws) {
+  for (int64_t g = 0; g < p->group; g++) {
+    if (gr->dx) {
+      cz_k_gemm_args a = {.M = d->P, .N = d->Cg, .K = d->Mg,
+                          .a = dy + g * d->Mg, .a_rs = p->M, .a_cs = 1,
+                          .b = w + g * d->Mg * d->Cg, .b_rs = d->Cg, .b_cs = 1,
+                          .alpha = 1.0f, .c = gr->dx + g * d->Cg, .c_rs = p->C, .c_cs = 1,
+                          .acc = gr->dx_acc};
+      cz_k_gemm(&a, ws->gw, true);
+    }
+    if (gr->dw) {
+      cz_k_gemm_args a = {.M = d->Mg, .N = d->Cg, .K = d->P,
+                          .a = dy + g * d->Mg, .a_rs = 1, .a_cs = p->M,
+                          .b = x + g * d->Cg, .b_rs = p->C, .b_cs = 1,
+                          .alpha = 1.0f, .c = gr->dw + g * d->Mg * d->Cg, .c_rs = d->Cg,
+                          .c_cs = 1, .acc = gr->dw_acc};
+      cz_k_gemm(&a, ws->gw, true);
+    }
+  }
+  if (gr->db) bias_grad(p, d, dy, gr->db, gr->db_acc, ws);
+}
+
+static void backward_im2col(const cz_k_conv *p, const dims_t *d, const float *x, const float *w,
+                            const float *dy, const cz_k_conv_grads *gr, const ws_t *ws) {
+  size_t tile = tile_floats(d);
+  if (gr->dx) {
+    /* wr[g][m][(kh*KW + kw)*Cg + c]: B of dcol = dy * W, row-major. */
+    for (int64_t g = 0; g < p->group; g++)
+      for (int64_t m = 0; m < d->Mg; m++)
+        for (int64_t c = 0; c < d->Cg; c++)
+          for (int64_t t = 0; t < d->KK; t++)
+            ws->wr[(g * d->Mg + m) * d->KCg + t * d->Cg + c] =
+                w[((g * d->Mg + m) * d->Cg + c) * d->KK + t];
+    int64_t HoWo = p->Ho * p->Wo, img = p->H * p->W * p->C;
+    /* One image per thread: col2im of different images never overlaps. */
+#pragma omp parallel num_threads(cz_k_threads(p->N))
+    {
+      float *dcol = ws->slots + (size_t)omp_get_thread_num() * ws->slot_floats;
+      float *gw = dcol + tile;
+#pragma omp for schedule(static)
+      for (int64_t n = 0; n < p->N; n++) {
+        if (!gr->dx_acc) memset(gr->dx + n * img, 0, (size_t)img * sizeof(float));
+        for (int64_t q0 = 0; q0 < HoWo; q0 += d->TP) {
+          int64_t p0 = n * HoWo + q0, tp = min64(d->TP, HoWo - q0);
+          for (int64_t g = 0; g < p->group; g++) {
+            cz_k_gemm_args a = {.M = tp, .N = d->KCg, .K = d->Mg,
+                                .a = dy + p0 * p->M + g * d->Mg, .a_rs = p->M, .a_cs = 1,
+                                .b = ws->wr + g * d->Mg * d->KCg, .b_rs = d->KCg, .b_cs = 1,
+                                .alpha = 1.0f, .c = dcol, .c_rs = d->KCg, .c_cs = 1,
+                                .acc = false};
+            cz_k_gemm(&a, gw, false);
+            col2im_add(p, d, dcol, g, p0, tp, gr->dx);
+          }
+        }
+      }
+    }
+  }
+  if (gr->dw && cz_k_direct_ok(p)) {
+    cz_k_direct_dw(p, x, dy, gr->dw, gr->dw_acc, ws->slots);
+  } else if (gr->dw) {
+    /* Slice s sums the tiles [s*T/S, (s+1)*T/S) into its own partial
+     * dW[g][m][(kh*KW + kw)*Cg + c]; the slices are then added in order. */
+    int64_t S = ws->wslices, T = d->ntiles;
+    size_t block = dw_block(p, d), part_at = tile + dw_gemm_floats(d);
+#pragma omp parallel for schedule(static) num_threads(cz_k_threads(S))
+    for (int64_t s = 0; s < S; s++) {
+      float *col = ws->slots + (size_t)s * block, *gw = col + tile;
+      float *part = col + part_at;
+      for (int64_t t = s * T / S; t < (s + 1) * T / S; t++) {
+        int64_t p0 = t * d->TP, tp = min64(d->TP, d->P - p0);
+        for (int64_t g = 0; g < p->group; g++) {
+          im2col(p, d, x, g, p0, tp, col);
+          cz_k_gemm_args a = {.M = d->Mg, .N = d->KCg, .K = tp,
+                              .a = dy + p0 * p->M + g * d->Mg, .a_rs = 1, .a_cs = p->M,
+                              .b = col, .b_rs = d->KCg, .b_cs = 1,
+                              .alpha = 1.0f, .c = part + g * d->Mg * d->KCg, .c_rs = d->KCg,
+                              .c_cs = 1, .acc = t != s * T / S};
+          cz_k_gemm(&a, gw, false);
+        }
+      }
+    }
+    for (int64_t o = 0; o < p->M; o++)
+      for (int64_t c = 0; c < d->Cg; c++)
+        for (int64_t t = 0; t < d->KK; t++) {
+          int64_t e = o * d->KCg + t * d->Cg + c;
+          float v = ws->slots[part_at + e];
+          for (int64_t s = 1; s < S; s++) v += ws->slots[(size_t)s * block + part_at + e];
+          float *out = gr->dw + (o * d->Cg + c) * d->KK + t;
+          *out = gr->dw_acc ? *out + v : v;
+        }
+  }
+  if (gr->db) bias_grad(p, d, dy, gr->db, gr->db_acc, ws);
+}
+
+void cz_k_conv_backward(const cz_k_conv *p, const float *x, const float *w, const float *dy,
+                        const cz_k_conv_grads *gr, void *work) {
+  ws_t ws;
+  layout(p, true, work, &ws);
+  dims_t d = dims_of(p);
+  switch (cz_k_conv_path_of(p)) {
+    case CZ_K_CONV_DEPTHWISE: backward_dw(p, &d, x, w, dy, gr, &ws); break;
+    case CZ_K_CONV_POINTWISE: backward_pw(p, &d, x, w, dy, gr, &ws); break;
+    case CZ_K_CONV_IM2COL: backward_im2col(p, &d, x, w, dy, gr, &ws); break;
+  }
+}
