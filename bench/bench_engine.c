@@ -2,7 +2,9 @@
  * mobilenet_v2 (width 0.35) built in the graph IR, plus the step memory and
  * a per-op time breakdown. bench/bench_engine.sh runs it beside PyTorch.
  * Usage: czoo_bench_engine [--batch N] [--size S] [--threads T]
- *        [--steps K] [--warmup W] [--profile] */
+ *        [--steps K] [--warmup W] [--profile] [--no-fold]
+ * Inference folds BatchNormalization into the convolutions first (the
+ * inference graph pass), unless --no-fold. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include <sys/resource.h>
 
 #include "graph/exec.h"
+#include "graph/pass_fold_bn.h"
 #include "mbv2.h"
 #include "op_check.h"
 #include "ops/op.h"
@@ -47,7 +50,7 @@ typedef struct {
   double f, b;
 } op_time;
 
-static void profile(const cz_graph *g, const cz_exec *ex, int steps) {
+static void profile(const cz_graph *g, const cz_exec *ex, int steps, const char *what) {
   op_time t[64];
   int nt = 0;
   double total = 0;
@@ -69,14 +72,14 @@ static void profile(const cz_graph *g, const cz_exec *ex, int steps) {
     t[k].b += b;
     total += f + b;
   }
-  printf("per-op time per training step (ms): forward, backward, share\n");
+  printf("per-op time per %s (ms): forward, backward, share\n", what);
   for (int k = 0; k < nt; k++)
     printf("  %-20s %8.2f %8.2f  %5.1f%%\n", t[k].op, 1e3 * t[k].f / steps, 1e3 * t[k].b / steps,
            100 * (t[k].f + t[k].b) / total);
 }
 
 int main(int argc, char **argv) {
-  int batch = 64, size = 128, threads = 2, steps = 10, warmup = 2, prof = 0;
+  int batch = 64, size = 128, threads = 2, steps = 10, warmup = 2, prof = 0, fold = 1;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--size") && i + 1 < argc) size = atoi(argv[++i]);
@@ -84,8 +87,9 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) warmup = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--profile")) prof = 1;
+    else if (!strcmp(argv[i], "--no-fold")) fold = 0;
     else {
-      fprintf(stderr, "usage: %s [--batch N] [--size S] [--threads T] [--steps K] [--warmup W] [--profile]\n", argv[0]);
+      fprintf(stderr, "usage: %s [--batch N] [--size S] [--threads T] [--steps K] [--warmup W] [--profile] [--no-fold]\n", argv[0]);
       return 2;
     }
   }
@@ -141,7 +145,7 @@ int main(int argc, char **argv) {
   printf("train_peak_rss_delta_mib %.1f\n", (rss1 - rss0) / 1024.0);
   printf("train_arena_mib %.1f\n", cz_exec_arena_bytes(ex) / 1048576.0);
   printf("train_grad_mib %.1f\n", cz_exec_grad_bytes(ex) / 1048576.0);
-  if (prof) profile(g, ex, warmup + steps);
+  if (prof) profile(g, ex, warmup + steps, "training step");
   cz_exec_free(ex);
   for (int v = 0; v < g->n_values; v++) free(mom[v]);
   free(mom);
@@ -153,6 +157,9 @@ int main(int argc, char **argv) {
   m = mbv2_build(g, batch, size, size, 0.35f, classes, 0.2f);
   cz_graph_mark_output(g, m.logits);
   init_weights(g);
+  int folded = 0;
+  if (fold) die(cz_pass_fold_bn(g, &folded));
+  printf("infer_folded_bn %d\n", folded);
   in = ct_inputs_random(g, 3, 1.0f);
   cz_exec_opts io = {.profile = prof != 0};
   die(cz_exec_new(g, &io, &ex));
@@ -165,6 +172,7 @@ int main(int argc, char **argv) {
   double infer_s = omp_get_wtime() - t0;
   printf("infer_images_per_s %.1f\n", isteps * batch / infer_s);
   printf("infer_arena_mib %.1f\n", cz_exec_arena_bytes(ex) / 1048576.0);
+  if (prof) profile(g, ex, warmup + isteps, "inference batch");
   cz_exec_free(ex);
   ct_inputs_free(&in);
   cz_graph_free(g);

@@ -18,6 +18,9 @@
 #include <string.h>
 
 #include "graph/exec.h"
+#include "graph/graph_edit.h"
+#include "graph/graph_summary.h"
+#include "graph/pass_fold_bn.h"
 #include "mbv2.h"
 #include "tensor_file.h"
 #include "util/mem.h"
@@ -177,6 +180,11 @@ static void test_one_step_matches_pytorch(void **state) {
   printf("  step memory: arena %.1f MiB, parameter gradients %.1f MiB\n",
          cz_exec_arena_bytes(ex) / 1048576.0, cz_exec_grad_bytes(ex) / 1048576.0);
   assert_int_equal(checked, 158);
+  /* torchvision's count: sum(p.numel() for p in model.parameters()). */
+  assert_int_equal(cz_graph_param_count(n.g), 408938);
+  char *summary = cz_graph_summary(n.g);
+  printf("%.*s...\n%s", 400, summary, strstr(summary, "total:"));
+  free(summary);
   assert_true(el <= TOL_LOGITS);
   assert_true(es <= TOL_LOSS);
   assert_true(eg <= TOL_GRAD);
@@ -249,6 +257,22 @@ static double trajectory(bool batch_stats, int held) {
     printf("  eval-mode logits after the 10 steps: max rel err %.3g (bound 1e-3)\n", ee);
     assert_true(ee <= 1e-3);
     cz_exec_free(ex);
+    /* The same with every BatchNormalization folded into its Conv. */
+    cz_graph *f = cz_graph_clone(n.g);
+    int folded = 0;
+    assert_null(cz_pass_fold_bn(f, &folded));
+    assert_int_equal(folded, 52);
+    assert_null(cz_exec_new(f, &eo, &ex));
+    set_batch(ex, 0);
+    cz_exec_forward(ex);
+    double ef = vs_oracle(cz_exec_value(ex, cz_graph_find_value(f, "classifier.1")).data,
+                          "eval_logits", BATCH * CLASSES, 1e-3);
+    printf("  the same with BatchNormalization folded into the convolutions (52 folded, %lld\n"
+           "  parameters left of %lld): max rel err %.3g (bound 1e-3)\n",
+           (long long)cz_graph_param_count(f), (long long)cz_graph_param_count(n.g), ef);
+    assert_true(ef <= 1e-3);
+    cz_exec_free(ex);
+    cz_graph_free(f);
   }
   for (int v = 0; v < n.g->n_values; v++) free(mom[v]);
   free(mom);
