@@ -28,6 +28,9 @@ struct cz_exec {
   float **leaf_grad;  /* value id -> persistent gradient (params, inputs) */
   size_t grad_bytes;
   bool *written;      /* value id -> gradient written this backward */
+  bool *kept;         /* value id -> readable after forward (outputs, inputs, data) */
+  int nv;             /* values when planned (the graph may grow later) */
+  bool forward_valid; /* a forward ran since the last backward */
   uint64_t step;
   double *t_fwd, *t_bwd;
 };
@@ -85,7 +88,8 @@ static void mark_grads(cz_exec *ex) {
     if (!n->op->backward) continue;
     bool any = false;
     for (int k = 0; k < n->n_in; k++)
-      if (n->in[k] >= 0 && ex->needs_grad[n->in[k]]) any = true;
+      if (n->in[k] >= 0 && ex->needs_grad[n->in[k]] && !(n->op->no_grad_in & (1u << k)))
+        any = true;
     if (!any) continue;
     ex->bw[id] = true;
     for (int k = 0; k < n->n_out; k++)
@@ -126,7 +130,8 @@ static void plan(cz_exec *ex) {
         if (s > death) death = s;
         if (ex->bw[id]) {
           if (n->op->bwd_needs & CZ_NEED_IN(k) && bstep(ex, id) > death) death = bstep(ex, id);
-          if (ex->needs_grad[v] && bstep(ex, id) < gbirth) gbirth = bstep(ex, id);
+          if (ex->needs_grad[v] && !(n->op->no_grad_in & (1u << k)) && bstep(ex, id) < gbirth)
+            gbirth = bstep(ex, id);
         }
       }
     }
@@ -215,8 +220,13 @@ cz_err *cz_exec_new(cz_graph *g, const cz_exec_opts *o, cz_exec **out) {
   ex->fwork_off = offsets(nn);
   ex->bwork_off = offsets(nn);
   plan(ex);
+  ex->nv = nv;
   ex->leaf_grad = cz_xcalloc((size_t)nv + 1, sizeof *ex->leaf_grad);
   ex->written = cz_xcalloc((size_t)nv + 1, 1);
+  ex->kept = cz_xcalloc((size_t)nv + 1, 1);
+  for (int v = 0; v < nv; v++)
+    ex->kept[v] = has_data(&g->values[v]) || g->values[v].kind == CZ_V_INPUT;
+  for (int i = 0; i < g->n_outputs; i++) ex->kept[g->outputs[i]] = true;
   for (int v = 0; v < nv; v++) {
     const cz_value *x = &g->values[v];
     if (ex->needs_grad[v] && (x->kind == CZ_V_PARAM || x->kind == CZ_V_INPUT)) {
@@ -232,9 +242,10 @@ cz_err *cz_exec_new(cz_graph *g, const cz_exec_opts *o, cz_exec **out) {
 
 void cz_exec_free(cz_exec *ex) {
   if (!ex) return;
-  for (int v = 0; v < ex->g->n_values; v++) free(ex->leaf_grad[v]);
+  for (int v = 0; v < ex->nv; v++) free(ex->leaf_grad[v]);
   free(ex->leaf_grad);
   free(ex->written);
+  free(ex->kept);
   free(ex->arena);
   free(ex->order);
   free(ex->pos);
@@ -307,6 +318,7 @@ void cz_exec_forward(cz_exec *ex) {
     ex->g->nodes[id].op->forward(&k);
     if (ex->o.profile) ex->t_fwd[id] += omp_get_wtime() - t0;
   }
+  ex->forward_valid = true;
 }
 
 static void zero_grad(cz_exec *ex, int v) {
@@ -317,14 +329,22 @@ static void zero_grad(cz_exec *ex, int v) {
 
 void cz_exec_backward(cz_exec *ex, const float *const *seeds) {
   assert(ex->o.backward);
+  /* Backward reuses the memory of activations once it has read them: a
+   * second backward needs a new forward. */
+  assert(ex->forward_valid && "one cz_exec_backward per cz_exec_forward");
+  ex->forward_valid = false;
   cz_graph *g = ex->g;
-  memset(ex->written, 0, (size_t)g->n_values);
+  memset(ex->written, 0, (size_t)ex->nv);
   for (int o = 0; o < g->n_outputs; o++) {
     int root = g->outputs[o];
     float *rg = grad_ptr(ex, root);
-    if (!rg || ex->written[root] || (!seeds && o > 0) || (seeds && !seeds[o])) continue;
+    if (!rg || (!seeds && o > 0) || (seeds && !seeds[o])) continue;
     int64_t n = cz_shape_numel(&g->values[root].shape);
-    for (int64_t i = 0; i < n; i++) rg[i] = seeds ? seeds[o][i] : 1.0f;
+    bool add = ex->written[root]; /* the same value marked as output twice */
+    for (int64_t i = 0; i < n; i++) {
+      float s = seeds ? seeds[o][i] : 1.0f;
+      rg[i] = add ? rg[i] + s : s;
+    }
     ex->written[root] = true;
   }
   for (int s = ex->F - 1; s >= 0; s--) {
@@ -342,10 +362,10 @@ void cz_exec_backward(cz_exec *ex, const float *const *seeds) {
     }
     for (int i = 0; i < n->n_in; i++) {
       int v = n->in[i];
-      if (v < 0 || !ex->needs_grad[v]) continue;
+      if (v < 0 || !ex->needs_grad[v] || (n->op->no_grad_in & (1u << i))) continue;
       bool dup = false;
       for (int j = 0; j < n->n_in; j++)
-        if (j != i && n->in[j] == v) dup = true;
+        if (j != i && n->in[j] == v && !(n->op->no_grad_in & (1u << j))) dup = true;
       if (dup && !ex->written[v]) zero_grad(ex, v);
       k.gin[i] = view(ex, v, grad_ptr(ex, v));
       k.gin_acc[i] = ex->written[v];
@@ -354,14 +374,15 @@ void cz_exec_backward(cz_exec *ex, const float *const *seeds) {
     n->op->backward(&k);
     if (ex->o.profile) ex->t_bwd[id] += omp_get_wtime() - t0;
     for (int i = 0; i < n->n_in; i++)
-      if (n->in[i] >= 0 && ex->needs_grad[n->in[i]]) ex->written[n->in[i]] = true;
+      if (n->in[i] >= 0 && ex->needs_grad[n->in[i]] && !(n->op->no_grad_in & (1u << i)))
+        ex->written[n->in[i]] = true;
   }
-  for (int v = 0; v < g->n_values; v++)
+  for (int v = 0; v < ex->nv; v++)
     if (ex->leaf_grad[v] && !ex->written[v]) zero_grad(ex, v);
 }
 
 cz_tensor cz_exec_value(const cz_exec *ex, int value) {
-  return view(ex, value, value_ptr(ex, value));
+  return view(ex, value, ex->kept[value] ? value_ptr(ex, value) : NULL);
 }
 
 cz_tensor cz_exec_grad(const cz_exec *ex, int value) {

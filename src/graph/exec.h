@@ -39,7 +39,8 @@ void cz_exec_set_input(cz_exec *ex, int i, const void *data, cz_layout l);
  * loop sets the global step, so a resumed run draws the same masks. */
 void cz_exec_set_step(cz_exec *ex, uint64_t step);
 void cz_exec_forward(cz_exec *ex);
-/* Reverse pass. seeds[i] is the gradient of graph output i (its shape and
+/* Reverse pass, at most once per forward (it reuses the memory of the
+ * activations it has finished reading). seeds[i] is the gradient of graph output i (its shape and
  * layout; a NULL entry: zeros). seeds == NULL: ones for output 0 (the
  * usual scalar loss), zeros for the others. Fills the gradient of every
  * parameter and of every input marked requires_grad. */

@@ -116,6 +116,8 @@ int cz_graph_node(cz_graph *g, const char *op_name, const char *name, int n_in, 
   const cz_op *op = cz_op_find(op_name);
   assert(op && "op must be in the op table");
   assert(n_in <= CZ_MAX_IO && n_out <= CZ_MAX_IO);
+  int inputs[CZ_MAX_IO]; /* `in` may point into g->nodes, which may move */
+  for (int i = 0; i < n_in; i++) inputs[i] = in[i];
   if (g->n_nodes == g->cap_nodes) {
     g->cap_nodes = g->cap_nodes ? 2 * g->cap_nodes : 64;
     g->nodes = cz_xrealloc(g->nodes, (size_t)g->cap_nodes * sizeof *g->nodes);
@@ -127,7 +129,7 @@ int cz_graph_node(cz_graph *g, const char *op_name, const char *name, int n_in, 
   n->op = op;
   n->n_in = n_in;
   n->n_out = n_out;
-  for (int i = 0; i < n_in; i++) n->in[i] = in[i];
+  for (int i = 0; i < n_in; i++) n->in[i] = inputs[i];
   for (int i = 0; i < n_out; i++) {
     char *vn = out_names ? cz_xstrdup(out_names[i])
                : n_out == 1 ? cz_xstrdup(name)
@@ -171,26 +173,31 @@ void cz_node_set_float(cz_graph *g, int node, const char *name, float v) {
   a->f = v;
 }
 
+/* Each setter copies the new value before attr_slot frees the old one, so
+ * an attribute may be set from its own current value. */
 void cz_node_set_ints(cz_graph *g, int node, const char *name, int n, const int64_t *v) {
+  int64_t *copy = cz_xmalloc((size_t)(n ? n : 1) * sizeof *copy);
+  if (n) memcpy(copy, v, (size_t)n * sizeof *v);
   cz_attr *a = attr_slot(g, node, name);
   a->type = CZ_A_INTS;
   a->n = n;
-  a->ints = cz_xmalloc((size_t)(n ? n : 1) * sizeof *a->ints);
-  if (n) memcpy(a->ints, v, (size_t)n * sizeof *v);
+  a->ints = copy;
 }
 
 void cz_node_set_floats(cz_graph *g, int node, const char *name, int n, const float *v) {
+  float *copy = cz_xmalloc((size_t)(n ? n : 1) * sizeof *copy);
+  if (n) memcpy(copy, v, (size_t)n * sizeof *v);
   cz_attr *a = attr_slot(g, node, name);
   a->type = CZ_A_FLOATS;
   a->n = n;
-  a->floats = cz_xmalloc((size_t)(n ? n : 1) * sizeof *a->floats);
-  if (n) memcpy(a->floats, v, (size_t)n * sizeof *v);
+  a->floats = copy;
 }
 
 void cz_node_set_string(cz_graph *g, int node, const char *name, const char *v) {
+  char *copy = cz_xstrdup(v);
   cz_attr *a = attr_slot(g, node, name);
   a->type = CZ_A_STRING;
-  a->s = cz_xstrdup(v);
+  a->s = copy;
 }
 
 const cz_attr *cz_node_attr(const cz_node *n, const char *name) {
@@ -326,7 +333,17 @@ cz_err *cz_graph_infer(cz_graph *g) {
 
 cz_err *cz_graph_toposort(cz_graph *g) {
   int nn = g->n_nodes;
-  cz_node *sorted = cz_xmalloc((size_t)(nn ? nn : 1) * sizeof *sorted);
+  for (int i = 0; i < nn; i++) {
+    const cz_node *n = &g->nodes[i];
+    for (int k = 0; k < n->n_in; k++) {
+      int v = n->in[k];
+      if (v < -1 || v >= g->n_values)
+        return cz_node_err(g, n, "input %d refers to value %d, which does not exist", k, v);
+      if (v >= 0 && g->values[v].kind == CZ_V_ACT && g->values[v].producer < 0)
+        return cz_node_err(g, n, "input '%s' is produced by no node", g->values[v].name);
+    }
+  }
+  int *order = cz_xmalloc((size_t)(nn ? nn : 1) * sizeof *order);
   bool *done = cz_xcalloc((size_t)(nn ? nn : 1), 1);
   int count = 0;
   /* Repeated sweeps keep builder order wherever it is already valid. */
@@ -344,7 +361,7 @@ cz_err *cz_graph_toposort(cz_graph *g) {
       }
       if (!ready) continue;
       done[i] = true;
-      sorted[count++] = *n;
+      order[count++] = i;
       progress = true;
     }
   }
@@ -352,19 +369,22 @@ cz_err *cz_graph_toposort(cz_graph *g) {
     int bad = 0;
     while (done[bad]) bad++;
     cz_err *e = cz_node_err(g, &g->nodes[bad], "is part of a cycle");
-    free(sorted);
+    free(order);
     free(done);
     return e;
   }
+  cz_node *sorted = cz_xmalloc((size_t)(nn ? nn : 1) * sizeof *sorted);
   int *newid = cz_xmalloc((size_t)(nn ? nn : 1) * sizeof *newid);
-  for (int i = 0; i < nn; i++)
-    for (int j = 0; j < nn; j++)
-      if (sorted[j].name == g->nodes[i].name) newid[i] = j;
-  memcpy(g->nodes, sorted, (size_t)nn * sizeof *sorted);
+  for (int j = 0; j < nn; j++) {
+    sorted[j] = g->nodes[order[j]];
+    newid[order[j]] = j;
+  }
+  if (nn) memcpy(g->nodes, sorted, (size_t)nn * sizeof *sorted);
   for (int v = 0; v < g->n_values; v++)
     if (g->values[v].producer >= 0) g->values[v].producer = newid[g->values[v].producer];
   free(newid);
   free(sorted);
+  free(order);
   free(done);
   return NULL;
 }

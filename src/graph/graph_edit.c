@@ -71,16 +71,20 @@ void cz_graph_prune(cz_graph *g) {
     if (p >= 0) keep_node[p] = true;
   }
   for (int i = 0; i < g->n_inputs; i++) keep_value[g->inputs[i]] = true;
-  /* Nodes are topologically ordered: one backward sweep finds all needed. */
-  for (int i = nn - 1; i >= 0; i--) {
-    if (!keep_node[i]) continue;
-    const cz_node *n = &g->nodes[i];
-    for (int k = 0; k < n->n_out; k++) keep_value[n->out[k]] = true;
-    for (int k = 0; k < n->n_in; k++) {
-      if (n->in[k] < 0) continue;
-      keep_value[n->in[k]] = true;
-      int p = g->values[n->in[k]].producer;
-      if (p >= 0) keep_node[p] = true;
+  /* Sweep until nothing changes: one backward sweep suffices for a sorted
+   * graph, and an unsorted one still loses nothing it needs. */
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (int i = nn - 1; i >= 0; i--) {
+      if (!keep_node[i]) continue;
+      const cz_node *n = &g->nodes[i];
+      for (int k = 0; k < n->n_out; k++) keep_value[n->out[k]] = true;
+      for (int k = 0; k < n->n_in; k++) {
+        if (n->in[k] < 0) continue;
+        keep_value[n->in[k]] = true;
+        int p = g->values[n->in[k]].producer;
+        if (p >= 0 && !keep_node[p]) keep_node[p] = changed = true;
+      }
     }
   }
   int *vmap = cz_xmalloc(((size_t)nv + 1) * sizeof *vmap);

@@ -49,6 +49,11 @@ struct cz_op {
   void (*backward)(cz_kctx *k); /* NULL: not differentiable (gradients stop) */
   int64_t (*macc)(const cz_graph *g, const cz_node *n); /* NULL: 0 */
   unsigned bwd_needs;                                        /* CZ_NEED_* bits */
+  /* Input slots (bit i = input i) that never receive a gradient even when
+   * they are parameters (BatchNorm running statistics): the executor hands
+   * out no gradient buffer for them. Every other float input slot with a
+   * gradient buffer must be written (or added to) by backward. */
+  unsigned no_grad_in;
   /* Bytes kept from forward to backward in training (NULL: none). */
   size_t (*saved_bytes)(const cz_graph *g, const cz_node *n);
   /* Scratch bytes for one forward (backward = false) or backward call. */

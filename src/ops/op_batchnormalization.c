@@ -339,5 +339,6 @@ const cz_op cz_op_BatchNormalization = {
     .name = "BatchNormalization", .min_in = 5, .max_in = 5, .min_out = 1, .max_out = 1,
     .attrs = bn_attr_names, .infer = bn_infer, .forward = bn_forward, .backward = bn_backward,
     .macc = bn_macc, .bwd_needs = CZ_NEED_IN(0) | CZ_NEED_IN(1),
+    .no_grad_in = (1u << 3) | (1u << 4),
     .saved_bytes = bn_saved_bytes, .work_bytes = bn_work_bytes,
 };

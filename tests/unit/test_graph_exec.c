@@ -12,6 +12,8 @@
 
 #include "graph/exec.h"
 #include "graph/exec_plan.h"
+#include "graph/graph_edit.h"
+#include "graph/pass_fold_bn.h"
 #include "op_check.h"
 #include "ops/op.h"
 
@@ -138,11 +140,62 @@ static void test_toposort(void **state) {
   cz_graph_free(g);
 }
 
+/* x -> Conv -> BatchNormalization -> y (a graph output): folding keeps the
+ * output's name, gives the same eval-mode result, and leaves the original
+ * weights alone; BatchNorm statistics that are parameters get no gradient
+ * buffer (the op never writes one) and end with a zero gradient. */
+static void test_fold_bn_keeps_output_and_result(void **state) {
+  (void)state;
+  cz_graph *g = cz_graph_new("cb");
+  int x = cz_graph_input(g, "x", CZ_F32, cz_shape4(2, 3, 5, 5));
+  int in[5] = {x, cz_graph_param(g, "w", cz_shape4(4, 3, 3, 3), NULL)};
+  int c = cz_graph_node(g, "Conv", "conv", 2, in, 1, NULL);
+  int64_t ks[2] = {3, 3}, pads[4] = {1, 1, 1, 1};
+  cz_node_set_ints(g, c, "kernel_shape", 2, ks);
+  cz_node_set_ints(g, c, "pads", 4, pads);
+  int bin[5] = {cz_node_out(g, c, 0), cz_graph_param(g, "s", cz_shape1(4), NULL),
+                cz_graph_param(g, "b", cz_shape1(4), NULL), cz_graph_param(g, "m", cz_shape1(4), NULL),
+                cz_graph_param(g, "v", cz_shape1(4), NULL)};
+  const char *yname[1] = {"y"};
+  int bn = cz_graph_node(g, "BatchNormalization", "bn", 5, bin, 1, yname);
+  cz_graph_mark_output(g, cz_node_out(g, bn, 0));
+  ct_params_random(g, 4, 0.5f);
+  float *var = g->values[bin[4]].data;
+  for (int i = 0; i < 4; i++) var[i] = var[i] * var[i] + 0.5f;
+  ct_inputs data = ct_inputs_random(g, 5, 1.0f);
+  ct_run before = ct_run_graph(g, &data, false, true, false, 6);
+  /* Running statistics as PARAMs: no gradient ever flows into them. */
+  for (int i = 0; i < before.n_grad; i++) {
+    const char *nm = g->values[before.grad_value[i]].name;
+    if (strcmp(nm, "m") == 0 || strcmp(nm, "v") == 0)
+      for (int64_t k = 0; k < before.grad_n[i]; k++) assert_true(before.grad[i][k] == 0.0f);
+  }
+  cz_graph *f = cz_graph_clone(g);
+  int folded = 0;
+  assert_null(cz_pass_fold_bn(f, &folded));
+  assert_int_equal(folded, 1);
+  assert_int_equal(f->n_nodes, 1);
+  assert_string_equal(f->values[f->outputs[0]].name, "y");
+  assert_true(cz_graph_find_value(f, "y.folded_weight") >= 0);
+  ct_run after = ct_run_graph(f, &data, false, false, false, 6);
+  double worst = 0;
+  for (int64_t k = 0; k < before.out_n[0]; k++)
+    worst = fmax(worst, fabs(before.out[0][k] - after.out[0][k]) / (1 + fabs(before.out[0][k])));
+  printf("fold: max diff %.3g (bound 1e-5)\n", worst);
+  assert_true(worst < 1e-5);
+  ct_run_free(&before);
+  ct_run_free(&after);
+  ct_inputs_free(&data);
+  cz_graph_free(f);
+  cz_graph_free(g);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_relu_fd_and_fast),     cmocka_unit_test(test_grad_sums_over_uses),
       cmocka_unit_test(test_arena_reuses_memory),  cmocka_unit_test(test_plan_disjoint_lifetimes_share),
       cmocka_unit_test(test_errors_name_the_node), cmocka_unit_test(test_toposort),
+      cmocka_unit_test(test_fold_bn_keeps_output_and_result),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
