@@ -22,6 +22,7 @@ debian_packages=(
   libomp-14-dev                     # OpenMP for clang builds (gcc has libgomp)
   valgrind
   libyaml-dev                       # YAML config parser
+  zlib1g-dev                        # gzip reader for the IDX (MNIST) files
   libcmocka-dev                     # unit test framework
   python3 python3-venv python3-yaml # CLI tests and the config-load benchmark peer
   dataset-fashion-mnist             # the demo's real data, no download at run time
