@@ -70,7 +70,7 @@ static cz_err *walk(const char *dir, int depth, found_list *out) {
   if (depth > MAX_DEPTH)
     return cz_err_new(CZ_EXIT_USAGE, "dataset folder %s: nested more than %d deep (a "
                       "symlink loop?)", dir, MAX_DEPTH);
-  DIR *d;
+  DIR *d = NULL;
   cz_err *e = open_dir(dir, &d);
   if (e) return e;
   struct dirent *ent;
@@ -102,7 +102,7 @@ static void found_free(found_list *l) {
 
 /* The class folders of root, sorted. */
 static cz_err *list_classes(const char *root, char ***names, size_t *n) {
-  DIR *d;
+  DIR *d = NULL;
   cz_err *e = open_dir(root, &d);
   if (e) return e;
   size_t cap = 0, k = 0;
