@@ -267,7 +267,7 @@ static char *write_idx(const char *rel, uint32_t magic, const uint32_t *dims, in
     FILE *f = fopen(p, "wb");
     assert_non_null(f);
     fwrite(hdr, 1, (size_t)(4 + 4 * nd), f);
-    fwrite(body, 1, len, f);
+    if (len) fwrite(body, 1, len, f);
     fclose(f);
   }
   return p;
