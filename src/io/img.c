@@ -54,9 +54,9 @@ cz_err *cz_image_decode(const void *data, size_t size, const char *name, int wan
     return cz_img_decode_jpeg(b, size, name, want_channels, min_w, min_h, out);
   /* The first bytes tell the user what the file really is (text, zip...). */
   char shown[3 * 8 + 1] = "";
-  size_t n = size < 8 ? size : 8;
+  size_t n = size < 8 ? size : 8, len = 0;
   for (size_t i = 0; i < n; i++)
-    snprintf(shown + 3 * i, sizeof shown - 3 * i, i ? " %02x" : "%02x", b[i]);
+    len += (size_t)snprintf(shown + len, sizeof shown - len, i ? " %02x" : "%02x", b[i]);
   return cz_err_new(CZ_EXIT_RUNTIME,
                     "%s: not a PNG or JPEG image (%zu bytes starting %s), expected a PNG "
                     "signature or a JPEG SOI marker",

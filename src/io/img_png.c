@@ -8,6 +8,9 @@
 #include "util/mem.h"
 
 static cz_err *png_err(const char *name, int rc) {
+  if (rc == SPNG_IO_EOF || rc == SPNG_EOF)
+    return cz_err_new(CZ_EXIT_RUNTIME, "%s: bad PNG data: %s (the file is truncated)", name,
+                      spng_strerror(rc));
   return cz_err_new(CZ_EXIT_RUNTIME, "%s: bad PNG data: %s", name, spng_strerror(rc));
 }
 
@@ -21,25 +24,17 @@ cz_err *cz_img_decode_png(const uint8_t *data, size_t size, const char *name,
   cz_err *err = NULL;
   uint8_t *px = NULL;
   int rc;
-  /* libspng checks the limits itself before allocating any row; ancillary
-   * chunks (text, ICC) are capped so a file cannot make it buffer much. */
-  if ((rc = spng_set_image_limits(ctx, CZ_IMG_MAX_SIDE, CZ_IMG_MAX_SIDE)) ||
-      (rc = spng_set_chunk_limits(ctx, 64u << 20, 64u << 20)) ||
+  /* The size is checked by cz_img_check_dims once the header is read, so
+   * that PNG and JPEG say it alike; ancillary chunks (text, ICC) are capped
+   * so that a file cannot make libspng buffer much. */
+  if ((rc = spng_set_chunk_limits(ctx, 64u << 20, 64u << 20)) ||
       (rc = spng_set_png_buffer(ctx, data, size))) {
     err = png_err(name, rc);
     goto out;
   }
   struct spng_ihdr ihdr;
   if ((rc = spng_get_ihdr(ctx, &ihdr))) {
-    /* The header's size is read before the limits are applied: say which. */
-    if (rc == SPNG_EWIDTH || rc == SPNG_EHEIGHT || rc == SPNG_EUSER_WIDTH ||
-        rc == SPNG_EUSER_HEIGHT)
-      err = cz_err_new(CZ_EXIT_RUNTIME,
-                       "%s: PNG header size is out of range (%s), expected at most %d pixels "
-                       "per side",
-                       name, spng_strerror(rc), CZ_IMG_MAX_SIDE);
-    else
-      err = png_err(name, rc);
+    err = png_err(name, rc);
     goto out;
   }
   if ((err = cz_img_check_dims(name, "PNG", ihdr.width, ihdr.height))) goto out;
@@ -50,15 +45,32 @@ cz_err *cz_img_decode_png(const uint8_t *data, size_t size, const char *name,
   int fmt = want_channels == 4 ? SPNG_FMT_RGBA8 : SPNG_FMT_RGB8;
   int flags = want_channels == 4 ? SPNG_DECODE_TRNS : 0;
   size_t len;
-  if ((rc = spng_decoded_image_size(ctx, fmt, &len))) {
+  if ((rc = spng_decoded_image_size(ctx, fmt, &len)) ||
+      (rc = spng_decode_image(ctx, NULL, 0, fmt, flags | SPNG_DECODE_PROGRESSIVE))) {
     err = png_err(name, rc);
     goto out;
   }
-  px = cz_xmalloc(len);
-  if ((rc = spng_decode_image(ctx, px, len, fmt, flags))) {
+  /* Row by row into a buffer that grows with the rows actually decoded: a
+   * few bytes claiming 16384x16384 then cost memory only for the rows
+   * their data really holds. Interlaced files revisit rows, hence row_num. */
+  size_t row_len = len / ihdr.height, cap = 0;
+  for (;;) {
+    struct spng_row_info info;
+    if ((rc = spng_get_row_info(ctx, &info))) break;
+    size_t need = ((size_t)info.row_num + 1) * row_len;
+    if (need > cap) {
+      size_t grown = cap ? 2 * cap : row_len * 16;
+      cap = grown < need ? need : grown > len ? len : grown;
+      px = cz_xrealloc(px, cap);
+    }
+    rc = spng_decode_row(ctx, px + (size_t)info.row_num * row_len, row_len);
+    if (rc) break;
+  }
+  if (rc != SPNG_EOI) {
     err = png_err(name, rc);
     goto out;
   }
+  if (cap < len) px = cz_xrealloc(px, len); /* an image with fewer than 16 rows */
   size_t n = (size_t)ihdr.width * ihdr.height;
   if (want_channels == 1) cz_img_to_gray_inplace(px, n, 3);
   out->w = (int)ihdr.width;
