@@ -24,6 +24,8 @@ debian_packages=(
   libyaml-dev                       # YAML config parser
   zlib1g-dev                        # gzip reader for the IDX (MNIST) files
   libcmocka-dev                     # unit test framework
+  libjpeg62-turbo-dev libspng-dev   # JPEG and PNG decoding of dataset images
+  python3-pil                       # reference decoder for the image tests and fuzz seeds
   python3 python3-venv python3-yaml # CLI tests and the config-load benchmark peer
   dataset-fashion-mnist             # the demo's real data, no download at run time
   python3-torch python3-numpy python3-torchvision  # engine oracle and benchmark peer
