@@ -25,6 +25,7 @@ debian_packages=(
   zlib1g-dev                        # gzip reader for the IDX (MNIST) files
   libcmocka-dev                     # unit test framework
   libjpeg62-turbo-dev libspng-dev   # JPEG and PNG decoding of dataset images
+  libmatio-dev                      # MATLAB .mat reader for Flowers-102's labels and splits
   python3-pil                       # reference decoder for the image tests and fuzz seeds
   python3 python3-venv python3-yaml # CLI tests and the config-load benchmark peer
   dataset-fashion-mnist             # the demo's real data, no download at run time

@@ -90,6 +90,18 @@ void cz_ds_split_free(cz_ds_split *s);
  * random numbers. */
 enum { CZ_DS_PURPOSE_VAL = 0x5641, CZ_DS_PURPOSE_QUANT = 0x5155 };
 
+/* --- Flowers-102 and Food-101 (see ds_flowers.c, ds_food.c) --- */
+
+/* Lists data_dir/flowers-102: train/val/test from setid.mat, labels from
+ * imagelabels.mat, class names "1".."102". */
+cz_err *cz_ds_load_flowers(const char *data_dir, cz_ds_set *s);
+/* Lists data_dir/food-101: train and test from meta/train.txt and
+ * meta/test.txt, classes in meta/classes.txt order. */
+cz_err *cz_ds_load_food(const char *data_dir, cz_ds_set *s);
+/* An error naming the first few missing sample files of sp and how many
+ * there are; `what` starts the message. NULL when all exist. */
+cz_err *cz_ds_check_files(const char *what, const cz_ds_split *sp);
+
 /* --- the dataset section --- */
 
 /* Lists every split the config describes (see ds_load.c for the layouts). */

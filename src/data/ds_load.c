@@ -185,6 +185,14 @@ cz_err *cz_ds_load(const cz_cfg_dataset *d, cz_ds_set *s) {
   case CZ_DS_FASHION_MNIST: e = load_idx(d, s, 1); break;
   case CZ_DS_MNIST: e = load_idx(d, s, 0); break;
   case CZ_DS_IMAGENET: e = load_imagenet(d, s, &first); break;
+  case CZ_DS_FLOWERS102:
+  case CZ_DS_FOOD101:
+    if (!d->data_dir.set)
+      e = cz_err_new(CZ_EXIT_USAGE, "dataset.data_dir: not set: expected the folder that "
+                     "holds %s", kind == CZ_DS_FLOWERS102 ? "flowers-102/" : "food-101/");
+    else if (kind == CZ_DS_FLOWERS102) e = cz_ds_load_flowers(d->data_dir.v, s);
+    else e = cz_ds_load_food(d->data_dir.v, s);
+    break;
   case CZ_DS_CUSTOM:
     if (d->training_path.set)
       e = scan_into("dataset.training_path", d->training_path.v, s, &first, &s->train);
@@ -192,9 +200,7 @@ cz_err *cz_ds_load(const cz_cfg_dataset *d, cz_ds_set *s) {
       e = scan_into("dataset.validation_path", d->validation_path.v, s, &first, &s->val);
     break;
   default:
-    e = cz_err_new(CZ_EXIT_NOTIMPL, "dataset.dataset_name = %s: not supported yet: expected "
-                   "custom, imagenet, mnist or fashion_mnist",
-                   kind == CZ_DS_FLOWERS102 ? "flowers102" : "food101");
+    e = cz_err_new(CZ_EXIT_NOTIMPL, "dataset.dataset_name = %d: unknown dataset kind", kind);
   }
   cz_ds_split test = {0}, quant = {0};
   int own_test = 0, own_quant = 0;
@@ -213,8 +219,10 @@ cz_err *cz_ds_load(const cz_cfg_dataset *d, cz_ds_set *s) {
                     &s->val);
   }
   if (!e) {
-    if (own_test) s->test = test, own_test = 0;
-    else if (s->val.n) cz_ds_split_copy(&s->val, &s->test);
+    /* A test_path replaces the layout's own test split (Flowers-102,
+     * Food-101); without either, the validation split doubles as test. */
+    if (own_test) cz_ds_split_free(&s->test), s->test = test, own_test = 0;
+    else if (!s->test.n && s->val.n) cz_ds_split_copy(&s->val, &s->test);
     if (own_quant) s->quant = quant, own_quant = 0;
     else if (s->train.n)
       cz_ds_subset(&s->train, d->quantization_split.set ? d->quantization_split.v : 1.0, seed,
