@@ -42,7 +42,7 @@ static cz_err *read_vec(mat_t *m, const char *path, const char *name, double lo,
   cz_err *e = NULL;
   size_t len = 0;
   if (v->rank == 2 && (v->dims[0] == 1 || v->dims[1] == 1)) len = v->dims[0] * v->dims[1];
-  if (!numeric_class(v->class_type) || v->isComplex || !v->data)
+  if (!numeric_class(v->class_type) || v->isComplex)
     e = cz_err_new(CZ_EXIT_RUNTIME, "flowers102: %s: variable %s is not a real numeric "
                    "array: expected a vector of numbers", path, name);
   else if (v->rank != 2 || (v->dims[0] != 1 && v->dims[1] != 1) || len == 0) {
@@ -53,7 +53,9 @@ static cz_err *read_vec(mat_t *m, const char *path, const char *name, double lo,
     }
     e = cz_err_new(CZ_EXIT_RUNTIME, "flowers102: %s: variable %s has shape %s: expected a "
                    "non-empty 1xN or Nx1 vector", path, name, shape);
-  }
+  } else if (!v->data)
+    e = cz_err_new(CZ_EXIT_RUNTIME, "flowers102: %s: variable %s has no data: expected a "
+                   "vector of numbers", path, name);
   uint32_t *a = e ? NULL : cz_xmalloc(len * sizeof *a);
   for (size_t i = 0; !e && i < len; i++) {
     double x = elem(v, i);

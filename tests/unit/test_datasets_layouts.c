@@ -68,7 +68,8 @@ static void expect_err_f(cz_err *e, const char *fmt, ...) {
 
 /* ---- flowers102 ---- */
 
-/* One variable for write_mat: rows x cols doubles, or uint8 when u8. */
+/* One variable for write_mat: rows x cols doubles, or uint8 when u8 is 1,
+ * or MATLAB text (char) when u8 is 2. */
 typedef struct {
   const char *name;
   size_t rows, cols;
@@ -86,9 +87,10 @@ static void write_mat(const char *rel, const mvar *vars, size_t n) {
     assert_true(k <= sizeof bytes);
     for (size_t j = 0; j < k && vars[i].u8; j++) bytes[j] = (uint8_t)vars[i].v[j];
     matvar_t *v =
-        vars[i].u8 ? Mat_VarCreate(vars[i].name, MAT_C_UINT8, MAT_T_UINT8, 2, dims, bytes, 0)
-                   : Mat_VarCreate(vars[i].name, MAT_C_DOUBLE, MAT_T_DOUBLE, 2, dims,
-                                   (void *)vars[i].v, 0);
+        vars[i].u8 == 2 ? Mat_VarCreate(vars[i].name, MAT_C_CHAR, MAT_T_UINT8, 2, dims, bytes, 0)
+        : vars[i].u8    ? Mat_VarCreate(vars[i].name, MAT_C_UINT8, MAT_T_UINT8, 2, dims, bytes, 0)
+                        : Mat_VarCreate(vars[i].name, MAT_C_DOUBLE, MAT_T_DOUBLE, 2, dims,
+                                        (void *)vars[i].v, 0);
     assert_non_null(v);
     assert_int_equal(Mat_VarWrite(m, v, MAT_COMPRESSION_NONE), 0);
     Mat_VarFree(v);
@@ -202,6 +204,10 @@ static void test_flowers_errors(void **state) {
   write_mat("fl/flowers-102/imagelabels.mat", &lab, 1);
   expect_err_f(cz_ds_load(&d, &s), "flowers102: %s: variable labels has shape 1x0: expected "
                "a non-empty 1xN or Nx1 vector", lp);
+  lab = (mvar){"labels", 1, 10, kLabels, 2};
+  write_mat("fl/flowers-102/imagelabels.mat", &lab, 1);
+  expect_err_f(cz_ds_load(&d, &s), "flowers102: %s: variable labels is not a real numeric "
+               "array: expected a vector of numbers", lp);
   lab = (mvar){"wrong", 1, 10, kLabels, 0};
   write_mat("fl/flowers-102/imagelabels.mat", &lab, 1);
   expect_err_f(cz_ds_load(&d, &s), "flowers102: %s: no variable labels in it: expected the "
