@@ -53,14 +53,17 @@ static void *worker_main(void *arg) {
 static cz_err *check_opts(const cz_loader_opts *o, int64_t n) {
   if (o->batch_size < 1 || o->h < 1 || o->w < 1 || o->c < 1)
     return cz_err_new(CZ_EXIT_USAGE, "loader: batch size and image shape must be positive");
-  if (o->num_classes < 0 || o->workers < 0 || o->prefetch < 0)
-    return cz_err_new(CZ_EXIT_USAGE, "loader: negative classes, workers or prefetch");
+  if (o->num_classes < 0 || o->workers < 0 || o->workers > 1024 || o->prefetch < 0 ||
+      o->prefetch > 4096)
+    return cz_err_new(CZ_EXIT_USAGE, "loader: classes, workers (0..1024) or prefetch "
+                                     "(0..4096) out of range");
   if (n < 0 || (uint64_t)n > UINT32_MAX)
     return cz_err_new(CZ_EXIT_USAGE, "loader: %lld samples is out of range", (long long)n);
   if (!(o->max_bad_fraction >= 0.0))
     return cz_err_new(CZ_EXIT_USAGE, "loader: max_bad_fraction must be >= 0");
   if (o->h > INT64_MAX / o->w / o->c ||
-      o->h * o->w * o->c > INT64_MAX / (int64_t)sizeof(float) / o->batch_size / 64)
+      o->h * o->w * o->c > INT64_MAX / (int64_t)sizeof(float) / o->batch_size / 8192 ||
+      o->num_classes > INT64_MAX / (int64_t)sizeof(float) / o->batch_size)
     return cz_err_new(CZ_EXIT_USAGE, "loader: batch too large");
   return NULL;
 }

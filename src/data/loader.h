@@ -29,8 +29,8 @@ typedef struct {
   uint64_t seed;
   int shuffle;          /* permute the samples every epoch (seeded) */
   int drop_last;        /* no final batch shorter than batch_size */
-  int workers;          /* threads (general.workers); 0 = load in the caller */
-  int prefetch;         /* batches in flight; 0 = 2 per worker */
+  int workers;          /* threads (general.workers, <= 1024); 0 = the caller loads */
+  int prefetch;         /* batches in flight (<= 4096); 0 = 2 per worker */
   double max_bad_fraction; /* the epoch fails once bad > this * n */
 } cz_loader_opts;
 
