@@ -47,6 +47,7 @@ bench: setup-oracles build
 	bash bench/bench_config.sh $(BUILD)/czoo
 	bash bench/bench_engine.sh $(BUILD)
 	bash bench/bench_conv.sh $(BUILD)/bench/bench_conv
+	bash bench/bench_data.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
