@@ -190,8 +190,42 @@ cz_err *cz_tf_train_apply_params(const cz_tf_train *tf, const cz_image *img,
   return NULL;
 }
 
+/* timm's transforms_noaug_train: Resize(img_size) (the short side when
+ * square, else the exact size) with the train interpolation ('random'
+ * becomes bilinear), CenterCrop(img_size); no crop_pct, unlike eval. */
+static cz_err *noaug_apply(const cz_tf_train *tf, const cz_image *img, float *out) {
+  const cz_tf_eval *e = &tf->eval;
+  if (!img || !img->px || img->w < 1 || img->h < 1)
+    return cz_err_new(CZ_EXIT_RUNTIME, "train transform: empty image");
+  if (img->c != e->c)
+    return cz_err_new(CZ_EXIT_RUNTIME, "train transform: image has %d channels, the model takes %d",
+                      img->c, e->c);
+  int rw = e->w, rh = e->h;
+  if (e->w == e->h) {
+    if (img->w <= img->h)
+      rh = (int)((double)((int64_t)e->w * img->h) / img->w);
+    else
+      rw = (int)((double)((int64_t)e->h * img->w) / img->h);
+  }
+  if (rw > CZ_IMG_MAX_SIDE || rh > CZ_IMG_MAX_SIDE)
+    return cz_err_new(CZ_EXIT_RUNTIME, "train transform: a %dx%d image resizes to %dx%d", img->w,
+                      img->h, rw, rh);
+  cz_image r;
+  cz_err *err = cz_tf_resize(img, rw, rh, tf->n_interp > 1 ? CZ_INTERP_BILINEAR : tf->interp[0], &r);
+  if (err) return err;
+  int x0 = cz_tf_center_offset(rw, e->w), y0 = cz_tf_center_offset(rh, e->h), c = e->c;
+  for (int y = 0; y < e->h; y++)
+    for (int x = 0; x < e->w; x++) {
+      const uint8_t *s = r.px + ((size_t)(y + y0) * (size_t)rw + (size_t)(x + x0)) * (size_t)c;
+      float *o = out + ((size_t)y * (size_t)e->w + (size_t)x) * (size_t)c;
+      for (int ch = 0; ch < c; ch++) o[ch] = ((float)s[ch] / 255.0f - e->mean[ch]) / e->std[ch];
+    }
+  cz_image_free(&r);
+  return NULL;
+}
+
 cz_err *cz_tf_train_apply(const cz_tf_train *tf, const cz_image *img, cz_rng *rng, float *out) {
-  if (tf->no_aug) return cz_tf_eval_apply(&tf->eval, img, out);
+  if (tf->no_aug) return noaug_apply(tf, img, out);
   if (!img || !img->px || img->w < 1 || img->h < 1)
     return cz_err_new(CZ_EXIT_RUNTIME, "train transform: empty image");
   cz_tf_train_params p;

@@ -16,7 +16,7 @@
 enum { CZ_JIT_BRIGHTNESS, CZ_JIT_CONTRAST, CZ_JIT_SATURATION, CZ_JIT_N };
 
 typedef struct {
-  bool no_aug;            /* data_augmentation.no_aug: apply `eval` instead */
+  bool no_aug;            /* data_augmentation.no_aug: resize + centre crop only */
   cz_tf_eval eval;        /* shape, mean and std (and the no_aug transform) */
   double scale[2];        /* crop area fraction range */
   double ratio[2];        /* crop aspect ratio (w / h) range */
@@ -42,8 +42,9 @@ typedef struct {
  * data_augmentation (timm's defaults where unset: scale [0.08, 1], ratio
  * [3/4, 4/3], hflip 0.5, vflip 0, color_jitter 0.4 (1 or 3 values; a
  * 4th, hue, must be 0), train_interpolation 'random' = bilinear or bicubic).
- * no_aug: True makes cz_tf_train_apply run the eval transform (timm's
- * no_aug path, whose resize and centre crop are the eval ones). */
+ * no_aug: True makes cz_tf_train_apply run timm's transforms_noaug_train
+ * instead: resize (short side to the input size, no crop_pct) with the
+ * train interpolation ('random' = bilinear) and centre crop; no rng use. */
 cz_err *cz_tf_train_init(const cz_config *cfg, cz_tf_train *tf);
 
 /* torchvision RandomResizedCrop.get_params on an iw x ih image with our
