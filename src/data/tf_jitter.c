@@ -1,0 +1,48 @@
+/* PIL-exact colour enhancement of 8-bit images (ImageEnhance Brightness,
+ * Contrast and Color, which torchvision's adjust_* use on PIL images). */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "data/tf_train.h"
+
+/* PIL's convert("L"): ITU-R 601 luma with rounding. */
+static int luma(const uint8_t *p) {
+  return (int)(((uint32_t)p[0] * 19595u + (uint32_t)p[1] * 38470u + (uint32_t)p[2] * 7471u +
+                0x8000u) >> 16);
+}
+
+/* Image.blend(degenerate, image, f) for one sample: PIL computes
+ * a + f * (b - a) in single precision and truncates, clipping only when
+ * extrapolating (f outside [0, 1]; inside, the value is within [0, 255]). */
+static uint8_t blend(int a, int b, float f) {
+  float t = (float)a + f * (float)(b - a);
+  if (t <= 0.0f) return 0;
+  if (t >= 255.0f) return 255;
+  return (uint8_t)t;
+}
+
+/* ImageStat's mean of the grayscale image, rounded as ImageEnhance does:
+ * int(mean + 0.5). */
+static int gray_mean(const cz_image *img) {
+  size_t n = (size_t)img->w * (size_t)img->h;
+  if (n == 0) return 0;
+  uint64_t sum = 0;
+  for (size_t i = 0; i < n; i++) {
+    const uint8_t *p = img->px + i * (size_t)img->c;
+    sum += (uint64_t)(img->c >= 3 ? luma(p) : p[0]);
+  }
+  return (int)((double)sum / (double)n + 0.5);
+}
+
+void cz_tf_jitter(cz_image *img, int op, float factor) {
+  int c = img->c, cc = c == 4 ? 3 : c; /* alpha: degenerate carries it, blend keeps it */
+  size_t n = (size_t)img->w * (size_t)img->h;
+  int mean = op == CZ_JIT_CONTRAST ? gray_mean(img) : 0;
+  for (size_t i = 0; i < n; i++) {
+    uint8_t *p = img->px + i * (size_t)c;
+    /* The degenerate image: black, the mean gray, or the pixel's gray
+     * (for a 1-channel image its gray is itself). */
+    int d = op == CZ_JIT_BRIGHTNESS ? 0 : op == CZ_JIT_CONTRAST ? mean : cc >= 3 ? luma(p) : p[0];
+    for (int ch = 0; ch < cc; ch++) p[ch] = blend(d, p[ch], factor);
+  }
+}
