@@ -31,6 +31,22 @@ cz_ds_sample_ctx cz_ds_sample_eval(const cz_ds_split *split, const cz_tf_eval *t
                             .transform = cz_ds_eval_transform, .tf = tf};
 }
 
+cz_err *cz_ds_train_transform(const void *tf, const cz_image *img, cz_rng *rng, float *out) {
+  return cz_tf_train_apply(tf, img, rng, out);
+}
+
+cz_ds_sample_ctx cz_ds_sample_train(const cz_ds_split *split, const cz_tf_train *tf) {
+  /* Full size on purpose. A floor like max(out side) / sqrt(min scale)
+   * would keep the smallest crop from being upsampled more than in a
+   * full decode, but the crop box is drawn in decoded coordinates: a
+   * scaled decode changes the box (rounding) and the resampled pixels,
+   * so a run would no longer match torchvision's sampling of the same
+   * image. Typical ImageNet images (~500x375) gain little from DCT scaling
+   * towards a 224 crop anyway; correctness first. */
+  return (cz_ds_sample_ctx){.split = split, .channels = tf->eval.c, .min_side = 0,
+                            .transform = cz_ds_train_transform, .tf = tf};
+}
+
 /* An IDX image as a cz_image: a view when one channel is wanted (the
  * loader only reads it), else a gray-replicated copy (*owned set). */
 static cz_err *idx_image(const cz_ds_images *im, uint32_t index, int channels, cz_image *img,

@@ -7,6 +7,7 @@
 
 #include "data/ds.h"
 #include "data/tf.h"
+#include "data/tf_train.h"
 #include "io/img.h"
 #include "util/err.h"
 #include "util/rng.h"
@@ -37,6 +38,16 @@ int cz_ds_eval_min_side(const cz_tf_eval *tf);
 
 /* A ctx for the eval transform: channels tf->c, min_side as above. */
 cz_ds_sample_ctx cz_ds_sample_eval(const cz_ds_split *split, const cz_tf_eval *tf);
+
+/* cz_tf_train_apply as a cz_ds_transform_fn (tf is a const cz_tf_train *). */
+cz_err *cz_ds_train_transform(const void *tf, const cz_image *img, cz_rng *rng, float *out);
+
+/* A ctx for the training transform: channels tf->eval.c and a full-size
+ * decode (min_side 0). RandomResizedCrop draws its box from the decoded
+ * size and may upscale a small crop (scale down to 0.08), so any DCT
+ * scaling would change both the crop boxes and the pixels from what
+ * torchvision (full-size PIL decode) gives; see ds_sample.c. */
+cz_ds_sample_ctx cz_ds_sample_train(const cz_ds_split *split, const cz_tf_train *tf);
 
 /* The cz_loader_fn: ctx is a const cz_ds_sample_ctx *. File samples are
  * decoded with cz_image_load(path, channels, min_side, min_side); IDX

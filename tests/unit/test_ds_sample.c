@@ -1,5 +1,6 @@
 /* Tests for data/ds_sample: an ImageFolder and an IDX split through the
- * batch loader give the eval transform's values, for any worker count. */
+ * batch loader give the eval (or train) transform's values, for any worker
+ * count. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -214,6 +215,51 @@ static void test_idx_split(void **state) {
   cz_err_free(err);
 }
 
+/* The training transform: worker counts agree, and each row is
+ * cz_tf_train_apply on the full-size decode with the loader's per-sample
+ * stream (seed 77, epoch 3, as run() uses). */
+static void test_train_through_loader(void **state) {
+  (void)state;
+  const char *dir = getenv("CZOO_DS_SAMPLE_DIR");
+  if (!dir) fail_msg("CZOO_DS_SAMPLE_DIR is not set (the oracle.gen_ds_sample fixture sets it)");
+  cz_ds_folder f;
+  cz_err *err = cz_ds_folder_scan(dir, &f);
+  if (err) fail_msg("%s", cz_err_msg(err));
+  cz_tf_train tf = {.eval = eval_tf(3), .scale = {0.08, 1.0}, .ratio = {0.75, 4.0 / 3.0},
+                    .n_interp = 2, .interp = {CZ_INTERP_BILINEAR, CZ_INTERP_BICUBIC},
+                    .hflip = 0.5, .vflip = 0.5, .jitter = {0.4, 0.4, 0.4}};
+  cz_ds_sample_ctx ctx = cz_ds_sample_train(&f.samples, &tf);
+  assert_int_equal(ctx.min_side, 0);
+  assert_int_equal(ctx.channels, 3);
+  const int64_t hwc = S * S * 3;
+  cz_log_level lv = cz_log_get_level();
+  cz_log_set_level(CZ_LOG_ERROR); /* bad.jpg's warning */
+  run_out a = run(&ctx, 0, hwc, 0.2), b = run(&ctx, 2, hwc, 0.2);
+  cz_log_set_level(lv);
+  assert_int_equal(a.n, 9);
+  assert_int_equal(b.n, 9);
+  assert_memory_equal(a.index, b.index, 9 * sizeof(int64_t));
+  assert_memory_equal(a.x, b.x, (size_t)(9 * hwc) * sizeof(float));
+
+  float *want = malloc((size_t)hwc * sizeof(float));
+  assert_non_null(want);
+  for (int64_t i = 0; i < a.n; i++) {
+    const cz_ds_sample *s = &f.samples.s[a.index[i]];
+    assert_int_equal(a.y[i], s->label);
+    cz_image img;
+    err = cz_image_load(s->path, 3, 0, 0, &img);
+    if (err) fail_msg("%s", cz_err_msg(err));
+    cz_rng rng = cz_rng_make(77, cz_rng_stream(CZ_LOADER_PURPOSE_SAMPLE, 3, (uint64_t)a.index[i]));
+    assert_null(cz_tf_train_apply(&tf, &img, &rng, want));
+    cz_image_free(&img);
+    assert_memory_equal(a.x + i * hwc, want, (size_t)hwc * sizeof(float));
+  }
+  free(want);
+  run_free(&a);
+  run_free(&b);
+  cz_ds_folder_free(&f);
+}
+
 static void test_min_side(void **state) {
   (void)state;
   cz_tf_eval tf = eval_tf(3);
@@ -228,6 +274,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_folder_through_loader),
       cmocka_unit_test(test_idx_split),
+      cmocka_unit_test(test_train_through_loader),
       cmocka_unit_test(test_min_side),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
