@@ -1,5 +1,5 @@
-/* Data-pipeline throughput: one epoch of decode + eval transform + batching
- * of an ImageFolder through cz_loader (bench/bench_data.sh runs its peer). */
+/* Data-pipeline throughput: one epoch of decode + eval or train transform +
+ * batching of an ImageFolder through cz_loader (bench_data.sh runs its peer). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,8 +57,8 @@ static double measure(cz_ds_sample_ctx *ctx, int batch, int size, int workers, i
 }
 
 int main(int argc, char **argv) {
-  if (argc != 6) {
-    fprintf(stderr, "usage: bench_data DIR BATCH SIZE WORKERS EPOCHS\n");
+  if (argc != 7 || (strcmp(argv[6], "eval") && strcmp(argv[6], "train"))) {
+    fprintf(stderr, "usage: bench_data DIR BATCH SIZE WORKERS EPOCHS eval|train\n");
     return 2;
   }
   int batch = atoi(argv[2]), size = atoi(argv[3]), workers = atoi(argv[4]);
@@ -74,8 +74,20 @@ int main(int argc, char **argv) {
   cz_tf_eval tf = {.c = 3, .h = size, .w = size, .mode = CZ_TF_TIMM,
                    .interp = CZ_INTERP_BICUBIC, .aspect = CZ_ASPECT_CROP,
                    .mean = {0.485f, 0.456f, 0.406f}, .std = {0.229f, 0.224f, 0.225f}};
-  cz_ds_sample_ctx ctx = cz_ds_sample_eval(&f.samples, &tf);
   printf("images %zu\n", f.samples.n);
+  if (!strcmp(argv[6], "train")) {
+    /* timm's default recipe (scale 0.08-1, ratio 3/4-4/3, hflip 0.5,
+     * jitter 0.4) with bilinear only, as the peer's RandomResizedCrop:
+     * timm's 'random' would mix in bicubic, which torchvision cannot. */
+    cz_tf_train tt = {.eval = tf, .scale = {0.08, 1.0}, .ratio = {0.75, 4.0 / 3.0},
+                      .n_interp = 1, .interp = {CZ_INTERP_BILINEAR}, .hflip = 0.5,
+                      .jitter = {0.4, 0.4, 0.4}};
+    cz_ds_sample_ctx ctx = cz_ds_sample_train(&f.samples, &tt);
+    printf("images_per_s %.1f\n", measure(&ctx, batch, size, workers, epochs));
+    cz_ds_folder_free(&f);
+    return 0;
+  }
+  cz_ds_sample_ctx ctx = cz_ds_sample_eval(&f.samples, &tf);
   printf("images_per_s %.1f\n", measure(&ctx, batch, size, workers, epochs));
   /* Full-size decode: the same work PIL does, for a like-for-like figure. */
   ctx.min_side = 0;

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Data-pipeline throughput against torchvision, measured in the same run:
-# one epoch of JPEG decode + eval transform (Resize 256 bicubic, CenterCrop
-# 224, ToTensor, Normalize) + batching, batch 64, 2 workers, over generated
-# 500x375 JPEGs. Usage: bench_data.sh [BUILD_DIR]
+# one epoch of JPEG decode + transform + batching, batch 64, 2 workers, over
+# generated 500x375 JPEGs; eval transform (Resize 256 bicubic, CenterCrop
+# 224, ToTensor, Normalize) and train transform (RandomResizedCrop 224
+# bilinear, hflip, ColorJitter 0.4, ToTensor, Normalize).
+# Usage: bench_data.sh [BUILD_DIR]
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,18 +20,25 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 /usr/bin/python3 "$here/bench_data_torch.py" --generate "$work/images" "$images" $classes
-"$bin" "$work/images" $batch $size "$workers" "$epochs" >"$work/czoo.txt"
-/usr/bin/python3 "$here/bench_data_torch.py" "$work/images" $batch $size "$workers" "$epochs" \
-  >"$work/torch.txt"
+for m in eval train; do
+  "$bin" "$work/images" $batch $size "$workers" "$epochs" $m >"$work/czoo_$m.txt"
+  /usr/bin/python3 "$here/bench_data_torch.py" "$work/images" $batch $size "$workers" \
+    "$epochs" $m >"$work/torch_$m.txt"
+done
 
 get() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-echo "data: $(get "$work/czoo.txt" images) 500x375 JPEGs, ${size}x${size} RGB, batch $batch, $workers workers, best of $epochs epochs"
-echo "  eval transform for now: the training recipe's augmentation replaces it once it lands"
+echo "data: $(get "$work/czoo_eval.txt" images) 500x375 JPEGs, ${size}x${size} RGB, batch $batch, $workers workers, best of $epochs epochs"
 printf '  %-34s %12s %12s %8s\n' "" czoo torchvision ratio
-b=$(get "$work/torch.txt" images_per_s)
-for k in images_per_s images_per_s_full_decode; do
-  a=$(get "$work/czoo.txt" $k)
-  printf '  %-34s %12s %12s %7sx\n' "$k" "$a" "$b" "$(ratio "$a" "$b")"
-done
-echo "  images_per_s: JPEG DCT-scaled decode (never below the 256 resize); _full_decode: full size, as PIL"
+row() { # label czoo-file key torch-file
+  local a b
+  a=$(get "$2" "$3")
+  b=$(get "$4" images_per_s)
+  printf '  %-34s %12s %12s %7sx\n' "$1" "$a" "$b" "$(ratio "$a" "$b")"
+}
+row "eval images_per_s" "$work/czoo_eval.txt" images_per_s "$work/torch_eval.txt"
+row "eval images_per_s_full_decode" "$work/czoo_eval.txt" images_per_s_full_decode "$work/torch_eval.txt"
+row "train images_per_s" "$work/czoo_train.txt" images_per_s "$work/torch_train.txt"
+echo "  eval: JPEG DCT-scaled decode (never below the 256 resize); _full_decode: full size, as PIL"
+echo "  train: full-size decode both sides; bilinear RandomResizedCrop both sides (timm's"
+echo "  default 'random' would also draw bicubic)"

@@ -1,6 +1,6 @@
 """torchvision peer of bench_data.c: ImageFolder + DataLoader with the eval
-transform, best images/s of EPOCHS timed epochs after one warm-up epoch.
-Usage: bench_data_torch.py DIR BATCH SIZE WORKERS EPOCHS
+or train transform, best images/s of EPOCHS timed epochs after one warm-up.
+Usage: bench_data_torch.py DIR BATCH SIZE WORKERS EPOCHS eval|train
    or: bench_data_torch.py --generate DIR N CLASSES (writes the JPEGs)."""
 import os
 import sys
@@ -32,12 +32,26 @@ def main():
     root = sys.argv[1]
     batch, size, workers, epochs = (int(a) for a in sys.argv[2:6])
     torch.set_num_threads(1)  # the workers are the parallelism, as in czoo
-    tf = transforms.Compose([
-        transforms.Resize(int(size / 0.875), interpolation=transforms.InterpolationMode.BICUBIC),
-        transforms.CenterCrop(size),
-        transforms.ToTensor(),
-        transforms.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
-    ])
+    mode = sys.argv[6]
+    norm = transforms.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+    if mode == "train":
+        # timm's default recipe; bilinear only (timm's 'random' also draws
+        # bicubic), matching bench_data.c.
+        tf = transforms.Compose([
+            transforms.RandomResizedCrop(size, interpolation=transforms.InterpolationMode.BILINEAR),
+            transforms.RandomHorizontalFlip(),
+            transforms.ColorJitter(0.4, 0.4, 0.4),
+            transforms.ToTensor(),
+            norm,
+        ])
+    else:
+        tf = transforms.Compose([
+            transforms.Resize(int(size / 0.875),
+                              interpolation=transforms.InterpolationMode.BICUBIC),
+            transforms.CenterCrop(size),
+            transforms.ToTensor(),
+            norm,
+        ])
     ds = datasets.ImageFolder(root, transform=tf)
     dl = torch.utils.data.DataLoader(ds, batch_size=batch, shuffle=True, num_workers=workers)
     best = 0.0
