@@ -37,12 +37,24 @@ static int gray_mean(const cz_image *img) {
 void cz_tf_jitter(cz_image *img, int op, float factor) {
   int c = img->c, cc = c == 4 ? 3 : c; /* alpha: degenerate carries it, blend keeps it */
   size_t n = (size_t)img->w * (size_t)img->h;
-  int mean = op == CZ_JIT_CONTRAST ? gray_mean(img) : 0;
+  if (op != CZ_JIT_SATURATION || cc < 3) {
+    /* Brightness (degenerate black), contrast (the mean gray) and a
+     * 1-channel saturation (the pixel is its own gray) make each output
+     * value a function of the input value alone: one 256-entry table,
+     * holding exactly blend()'s results, replaces the float math. */
+    int d = op == CZ_JIT_BRIGHTNESS ? 0 : op == CZ_JIT_CONTRAST ? gray_mean(img) : -1;
+    uint8_t lut[256];
+    for (int v = 0; v < 256; v++) lut[v] = blend(d < 0 ? v : d, v, factor);
+    for (size_t i = 0; i < n; i++) {
+      uint8_t *p = img->px + i * (size_t)c;
+      for (int ch = 0; ch < cc; ch++) p[ch] = lut[p[ch]];
+    }
+    return;
+  }
+  /* Saturation blends with the pixel's own gray: no per-value table. */
   for (size_t i = 0; i < n; i++) {
     uint8_t *p = img->px + i * (size_t)c;
-    /* The degenerate image: black, the mean gray, or the pixel's gray
-     * (for a 1-channel image its gray is itself). */
-    int d = op == CZ_JIT_BRIGHTNESS ? 0 : op == CZ_JIT_CONTRAST ? mean : cc >= 3 ? luma(p) : p[0];
-    for (int ch = 0; ch < cc; ch++) p[ch] = blend(d, p[ch], factor);
+    int d = luma(p);
+    for (int ch = 0; ch < 3; ch++) p[ch] = blend(d, p[ch], factor);
   }
 }

@@ -177,13 +177,19 @@ cz_err *cz_tf_train_apply_params(const cz_tf_train *tf, const cz_image *img,
     }
     if (p->factor[op] != 1.0f) cz_tf_jitter(&r, op, p->factor[op]);
   }
+  /* ToTensor + Normalize is a function of (channel, value): a table of
+   * the same float expression gives the same bits without a division per
+   * element. */
+  float norm[4][256];
+  for (int ch = 0; ch < c; ch++)
+    for (int v = 0; v < 256; v++) norm[ch][v] = ((float)v / 255.0f - e->mean[ch]) / e->std[ch];
   for (int y = 0; y < e->h; y++) {
     int sy = p->vflip ? e->h - 1 - y : y;
     for (int x = 0; x < e->w; x++) {
       int sx = p->hflip ? e->w - 1 - x : x;
       const uint8_t *s = r.px + ((size_t)sy * (size_t)e->w + (size_t)sx) * (size_t)c;
       float *o = out + ((size_t)y * (size_t)e->w + (size_t)x) * (size_t)c;
-      for (int ch = 0; ch < c; ch++) o[ch] = ((float)s[ch] / 255.0f - e->mean[ch]) / e->std[ch];
+      for (int ch = 0; ch < c; ch++) o[ch] = norm[ch][s[ch]];
     }
   }
   cz_image_free(&r);
