@@ -145,7 +145,7 @@ cz_err *cz_aug_mix_apply(const cz_aug_mix_opts *o, cz_rng *rng, float *x,
     for (int64_t k = 0; k < k_n; k++)
       row[k] = (float)(lam * (k == yi ? on : off) + (1.0 - lam) * (k == yj ? on : off));
     if (lam_out) lam_out[i] = lam;
-    if (cutmix_out) cutmix_out[i] = ops[i].cut && lam != 1.0;
+    if (cutmix_out) cutmix_out[i] = ops[i].cut;
   }
   free(ops);
   return NULL;

@@ -61,7 +61,7 @@ cz_err *cz_aug_cutmix_box(const cz_aug_mix_opts *o, cz_rng *rng, int h, int w,
 /* Mixes an NHWC batch in place: sample i with sample n-1-i, and writes
  * soft[n, num_classes] = lam*smooth(y) + (1-lam)*smooth(flipped y). n must
  * be even. lam_out[n] and cutmix_out[n] (either may be NULL) receive each
- * sample's final lam and whether it was cut. */
+ * sample's final lam and whether CutMix (not mixup) was drawn for it. */
 cz_err *cz_aug_mix_apply(const cz_aug_mix_opts *o, cz_rng *rng, float *x,
                          const int64_t *y, float *soft, int64_t n, int h, int w,
                          int c, double *lam_out, int *cutmix_out);
