@@ -37,5 +37,8 @@ cz_err *cz_image_decode(const void *data, size_t size, const char *name, int wan
 /* Reads the file at path and decodes it as cz_image_decode does. */
 cz_err *cz_image_load(const char *path, int want_channels, int min_w, int min_h, cz_image *out);
 void cz_image_free(cz_image *img);
+/* Encodes img (c = 1, 3 or 4: gray, RGB, RGBA; 8-bit) as a PNG at path,
+ * written atomically (util/atomic_file.h). */
+cz_err *cz_image_save_png(const char *path, const cz_image *img);
 
 #endif
