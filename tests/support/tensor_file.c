@@ -75,3 +75,18 @@ void ct_bundle_free(ct_bundle *b) {
   free(b->t);
   free(b);
 }
+
+cz_tensor_dict *ct_bundle_to_dict(const ct_bundle *b, const char *prefix) {
+  cz_tensor_dict *d = cz_tdict_new();
+  size_t k = strlen(prefix);
+  for (int i = 0; i < b->n; i++) {
+    const ct_tensor *t = &b->t[i];
+    if (t->is_text || strncmp(t->name, prefix, k) != 0) continue;
+    cz_err *e = cz_tdict_add(d, t->name + k, t->dtype, t->shape, t->data);
+    if (e) {
+      fprintf(stderr, "%s\n", cz_err_msg(e));
+      abort();
+    }
+  }
+  return d;
+}

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "tensor/tensor.h"
+#include "tensor/tensor_dict.h"
 
 typedef struct {
   char *name;
@@ -33,4 +34,7 @@ const ct_tensor *ct_bundle_get(const ct_bundle *b, const char *name);
 /* Like ct_bundle_get, but aborts naming the tensor when absent. */
 const ct_tensor *ct_bundle_need(const ct_bundle *b, const char *name);
 void ct_bundle_free(ct_bundle *b);
+/* The non-text tensors whose names start with `prefix` (e.g. "sd/"), as a
+ * state_dict with the prefix removed. */
+cz_tensor_dict *ct_bundle_to_dict(const ct_bundle *b, const char *prefix);
 #endif

@@ -1,0 +1,4 @@
+/* The zoo's st models (filled by the model zoo work). */
+#include "zoo/zoo_family.h"
+
+const cz_zoo_entry cz_zoo_family_st[] = {{NULL}};
