@@ -44,6 +44,8 @@ typedef enum {
 } cz_dataset_kind;
 typedef enum { CZ_INTERP_NEAREST, CZ_INTERP_BILINEAR, CZ_INTERP_BICUBIC, CZ_INTERP_AREA } cz_interp;
 typedef enum { CZ_ASPECT_FIT, CZ_ASPECT_CROP, CZ_ASPECT_PADDING } cz_aspect;
+/* preprocessing.resizing.mode: timm's eval resize, or the two keys above */
+typedef enum { CZ_RESIZE_TIMM, CZ_RESIZE_CONFIG } cz_resize_mode;
 typedef enum { CZ_COLOR_GRAYSCALE, CZ_COLOR_RGB, CZ_COLOR_RGBA } cz_color_mode;
 typedef enum { CZ_GRAN_PER_CHANNEL, CZ_GRAN_PER_TENSOR } cz_granularity;
 typedef enum { CZ_QTYPE_INT8, CZ_QTYPE_UINT8 } cz_qtype;
@@ -83,6 +85,7 @@ typedef struct {
   cz_cfloat scale, offset;          /* rescaling: out = scale * in + offset */
   cz_cenum interpolation;           /* resizing.interpolation, cz_interp */
   cz_cenum aspect_ratio;            /* resizing.aspect_ratio, cz_aspect */
+  cz_cenum resize_mode;             /* resizing.mode, cz_resize_mode */
   cz_cenum color_mode;              /* cz_color_mode */
   cz_cfloats mean, std;
 } cz_cfg_preprocessing;

@@ -39,6 +39,7 @@ static const char *const datasets[] = {"imagenet", "custom", "flowers102", "food
                                        "fashion_mnist", "mnist", NULL};
 static const char *const interps[] = {"nearest", "bilinear", "bicubic", "area", NULL};
 static const char *const aspects[] = {"fit", "crop", "padding", NULL};
+static const char *const resize_modes[] = {"timm", "config", NULL};
 static const char *const colors[] = {"grayscale", "rgb", "rgba", NULL};
 static const char *const train_interps[] = {"random", "bilinear", "bicubic", "nearest", NULL};
 static const char *const remodes[] = {"pixel", "const", "rand", NULL};
@@ -139,6 +140,8 @@ const cz_key cz_keys[] = {
     FLT_("preprocessing.rescaling.offset", preprocessing.offset, "0", -INFINITY, INFINITY, 0),
     ENUM_("preprocessing.resizing.interpolation", preprocessing.interpolation, NULL, interps, CZ_K_NOCASE),
     ENUM_("preprocessing.resizing.aspect_ratio", preprocessing.aspect_ratio, NULL, aspects, CZ_K_NOCASE),
+    /* czoo's own: which resize the eval transform does (see README, Data). */
+    ENUM_("preprocessing.resizing.mode", preprocessing.resize_mode, "timm", resize_modes, CZ_K_NOCASE),
     ENUM_("preprocessing.color_mode", preprocessing.color_mode, "rgb", colors, CZ_K_NOCASE),
     FLTS_("preprocessing.mean", preprocessing.mean, "[0.485, 0.456, 0.406]", -INFINITY, INFINITY, 1, 4),
     FLTS_("preprocessing.std", preprocessing.std, "[0.229, 0.224, 0.225]", 0, INFINITY, 1, 4),

@@ -13,9 +13,13 @@ cz_loader_opts cz_loader_opts_default(void) {
 void cz_loader_run_one(cz_loader *l, uint64_t epoch, int64_t pos) {
   int64_t si = pos % l->nslots;
   cz_loader_slot *s = &l->slots[si];
-  int64_t sample = l->perm[pos];
-  cz_rng rng = cz_rng_make(l->o.seed, cz_rng_stream(CZ_LOADER_PURPOSE_SAMPLE, epoch,
-                                                    (uint64_t)sample));
+  int64_t sample = l->order[pos];
+  /* Repeats lie consecutively: position pos is repeat pos % r. */
+  uint64_t k = l->o.repeats > 0 ? (uint64_t)(pos % l->o.repeats) : 0;
+  uint64_t stream = k == 0 ? cz_rng_stream(CZ_LOADER_PURPOSE_SAMPLE, epoch, (uint64_t)sample)
+                           : cz_rng_stream(CZ_LOADER_PURPOSE_REPEAT, epoch,
+                                           (uint64_t)sample + (k << 32));
+  cz_rng rng = cz_rng_make(l->o.seed, stream);
   int64_t label = -1;
   cz_err *e = l->load(l->ctx, sample, epoch, &rng, l->ring + si * l->sample_floats,
                       &label);
@@ -59,6 +63,9 @@ static cz_err *check_opts(const cz_loader_opts *o, int64_t n) {
                                      "(0..4096) out of range");
   if (n < 0 || (uint64_t)n > UINT32_MAX)
     return cz_err_new(CZ_EXIT_USAGE, "loader: %lld samples is out of range", (long long)n);
+  if (o->repeats < 0 || o->repeats > 1024)
+    return cz_err_new(CZ_EXIT_USAGE, "loader: repeats %lld is outside 0..1024",
+                      (long long)o->repeats);
   if (!(o->max_bad_fraction >= 0.0))
     return cz_err_new(CZ_EXIT_USAGE, "loader: max_bad_fraction must be >= 0");
   if (o->h > INT64_MAX / o->w / o->c ||
@@ -68,7 +75,19 @@ static cz_err *check_opts(const cz_loader_opts *o, int64_t n) {
   return NULL;
 }
 
+int64_t cz_loader_epoch_length(int64_t n, int64_t repeats) {
+  if (repeats <= 0) return n;
+  /* RepeatAugSampler: num_samples = ceil(n * r / replicas); num_selected =
+   * floor(n // round * round / ratio) when n >= round, else
+   * ceil(n / ratio); the smaller of the two (replicas = ratio = 1). */
+  const int64_t round = 256;
+  int64_t selected = n >= round ? n / round * round : n;
+  int64_t total = n * repeats;
+  return selected < total ? selected : total;
+}
+
 static void free_buffers(cz_loader *l) {
+  if (l->order != l->perm) free(l->order);
   free(l->perm);
   free(l->slots);
   free(l->ring);
@@ -96,6 +115,9 @@ cz_err *cz_loader_new(const cz_loader_opts *opts, int64_t n, cz_loader_fn load,
   /* Without workers the caller loads one sample at a time: one slot. */
   l->nslots = opts->workers == 0 ? 1 : (prefetch < 1 ? 1 : prefetch) * B;
   l->perm = malloc((size_t)(n > 0 ? n : 1) * sizeof *l->perm);
+  l->len = cz_loader_epoch_length(n, opts->repeats);
+  l->order = opts->repeats > 0 ? malloc((size_t)(l->len > 0 ? l->len : 1) * sizeof *l->order)
+                               : l->perm;
   l->slots = calloc((size_t)l->nslots, sizeof *l->slots);
   l->ring = malloc((size_t)(l->nslots * l->sample_floats) * sizeof(float));
   l->out_x = malloc((size_t)(B * l->sample_floats) * sizeof(float));
@@ -104,7 +126,7 @@ cz_err *cz_loader_new(const cz_loader_opts *opts, int64_t n, cz_loader_fn load,
   if (opts->num_classes > 0)
     l->out_soft = malloc((size_t)(B * opts->num_classes) * sizeof(float));
   l->threads = calloc((size_t)(opts->workers > 0 ? opts->workers : 1), sizeof(pthread_t));
-  if (!l->perm || !l->slots || !l->ring || !l->out_x || !l->out_y || !l->out_index ||
+  if (!l->perm || !l->order || !l->slots || !l->ring || !l->out_x || !l->out_y || !l->out_index ||
       (opts->num_classes > 0 && !l->out_soft) || !l->threads) {
     int64_t nslots = l->nslots;
     free_buffers(l);
@@ -145,11 +167,14 @@ void cz_loader_start_epoch(cz_loader *l, uint64_t epoch) {
     cz_rng r = cz_rng_make(l->o.seed, cz_rng_stream(CZ_LOADER_PURPOSE_SHUFFLE, epoch, 0));
     cz_rng_shuffle_u32(&r, l->perm, (size_t)l->n);
   }
+  /* RepeatAugSampler: repeat_interleave, then the first len positions. */
+  if (l->o.repeats > 0)
+    for (int64_t p = 0; p < l->len; p++) l->order[p] = l->perm[p / l->o.repeats];
   l->epoch = epoch;
   l->active = 1;
   l->next_pos = 0;
   l->consumed = 0;
-  l->limit = l->n;
+  l->limit = l->len;
   l->st = (cz_loader_stats){0};
   l->failed = 0;
   l->fail_msg[0] = '\0';
@@ -159,7 +184,7 @@ void cz_loader_start_epoch(cz_loader *l, uint64_t epoch) {
 
 int64_t cz_loader_num_batches(const cz_loader *l) {
   int64_t B = l->o.batch_size;
-  return l->o.drop_last ? l->n / B : (l->n + B - 1) / B;
+  return l->o.drop_last ? l->len / B : (l->len + B - 1) / B;
 }
 
 cz_loader_stats cz_loader_stats_get(const cz_loader *l) { return l->st; }

@@ -18,8 +18,10 @@
 typedef cz_err *(*cz_loader_fn)(void *ctx, int64_t sample_index, uint64_t epoch,
                                 cz_rng *rng, float *out_hwc, int64_t *label);
 
-/* Stream purposes: the epoch's permutation and the per-sample streams. */
-enum { CZ_LOADER_PURPOSE_SHUFFLE = 0x4c53, CZ_LOADER_PURPOSE_SAMPLE = 0x4c41 };
+/* Stream purposes: the epoch's permutation and the per-sample streams
+ * (REPEAT: the k-th repeat, k >= 1, of a sample under `repeats`). */
+enum { CZ_LOADER_PURPOSE_SHUFFLE = 0x4c53, CZ_LOADER_PURPOSE_SAMPLE = 0x4c41,
+       CZ_LOADER_PURPOSE_REPEAT = 0x4c52 };
 
 typedef struct {
   int64_t batch_size, h, w, c; /* all >= 1 */
@@ -32,7 +34,22 @@ typedef struct {
   int workers;          /* threads (general.workers, <= 1024); 0 = the caller loads */
   int prefetch;         /* batches in flight (<= 4096); 0 = 2 per worker */
   double max_bad_fraction; /* the epoch fails once bad > this * n */
+  int64_t repeats;      /* data_augmentation.aug_repeats: 0 = off; r >= 1 =
+                           timm's RepeatAugSampler for one process: the
+                           (shuffled, if shuffle) permutation with every
+                           index repeated r times in a row, cut to
+                           cz_loader_epoch_length positions. Repeat k >= 1
+                           of a sample draws from the stream (seed,
+                           PURPOSE_REPEAT, epoch, sample + k * 2^32), so
+                           each repeat is augmented differently; repeat 0
+                           keeps the plain per-sample stream. */
 } cz_loader_opts;
+
+/* Positions per epoch for n samples: n without repeats; with r repeats,
+ * RepeatAugSampler's num_selected_samples at num_replicas 1,
+ * selected_round 256, selected_ratio 0 (= num_replicas): min(n >= 256 ?
+ * n // 256 * 256 : n, n * r). */
+int64_t cz_loader_epoch_length(int64_t n, int64_t repeats);
 
 /* batch_size 32, 1x1x1, no soft targets, seed 0, shuffle on, drop_last
  * off, 0 workers, default prefetch, max_bad_fraction 0.01. */
@@ -73,7 +90,8 @@ void cz_loader_start_epoch(cz_loader *l, uint64_t epoch);
  * the first few bad samples (and keeps doing so until start_epoch). */
 cz_err *cz_loader_next(cz_loader *l, cz_loader_batch *b);
 
-/* Nominal batches per epoch (as if no sample were bad). */
+/* Nominal batches per epoch (as if no sample were bad), of
+ * cz_loader_epoch_length positions. */
 int64_t cz_loader_num_batches(const cz_loader *l);
 
 cz_loader_stats cz_loader_stats_get(const cz_loader *l);

@@ -32,16 +32,16 @@ static void release_slot(cz_loader *l, cz_loader_slot *s) {
 /* Logs and counts a bad sample; returns 1 once the epoch has too many. */
 static int note_bad(cz_loader *l, int64_t pos, cz_err *e) {
   cz_warn("skipping bad sample %lld (epoch %llu, position %lld): %s",
-          (long long)l->perm[pos], (unsigned long long)l->epoch, (long long)pos,
+          (long long)l->order[pos], (unsigned long long)l->epoch, (long long)pos,
           cz_err_msg(e));
   int64_t k = l->st.samples_bad++;
   if (k < CZ_LOADER_BAD_QUOTED)
     snprintf(l->bad_quote[k], sizeof l->bad_quote[k], "%s", cz_err_msg(e));
-  if ((double)l->st.samples_bad <= l->o.max_bad_fraction * (double)l->n) return 0;
+  if ((double)l->st.samples_bad <= l->o.max_bad_fraction * (double)l->len) return 0;
   int len = snprintf(l->fail_msg, sizeof l->fail_msg,
                      "%lld of %lld samples failed to load in epoch %llu (more than "
                      "%g%% allowed); first:",
-                     (long long)l->st.samples_bad, (long long)l->n,
+                     (long long)l->st.samples_bad, (long long)l->len,
                      (unsigned long long)l->epoch, 100.0 * l->o.max_bad_fraction);
   int64_t quoted = l->st.samples_bad < CZ_LOADER_BAD_QUOTED ? l->st.samples_bad
                                                              : CZ_LOADER_BAD_QUOTED;
@@ -57,7 +57,7 @@ static void put_row(cz_loader *l, int64_t row, int64_t pos, const cz_loader_slot
   memcpy(l->out_x + row * l->sample_floats, l->ring + si * l->sample_floats,
          (size_t)l->sample_floats * sizeof(float));
   l->out_y[row] = s->label;
-  l->out_index[row] = l->perm[pos];
+  l->out_index[row] = l->order[pos];
   if (nc > 0) {
     float *t = l->out_soft + row * nc;
     memset(t, 0, (size_t)nc * sizeof(float));
@@ -72,7 +72,7 @@ cz_err *cz_loader_next(cz_loader *l, cz_loader_batch *b) {
   if (l->failed) return cz_err_new(CZ_EXIT_RUNTIME, "%s", l->fail_msg);
   int64_t rows = 0, B = l->o.batch_size;
   /* Only this thread advances `consumed`, so reading it unlocked is safe. */
-  while (rows < B && l->consumed < l->n) {
+  while (rows < B && l->consumed < l->len) {
     int64_t pos = l->consumed;
     cz_loader_slot *s = wait_slot(l, pos);
     cz_err *e = s->err;

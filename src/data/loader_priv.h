@@ -23,7 +23,10 @@ struct cz_loader {
   cz_loader_fn load;
   void *ctx;
 
-  uint32_t *perm;          /* epoch position -> sample index */
+  uint32_t *perm;          /* the epoch's permutation of the n samples */
+  int64_t len;             /* positions per epoch (cz_loader_epoch_length) */
+  uint32_t *order;         /* epoch position -> sample index (= perm
+                              without repeats) */
   int64_t nslots;          /* ring size: samples in flight */
   cz_loader_slot *slots;   /* position p lives in slot p % nslots */
   float *ring;

@@ -10,35 +10,47 @@ static double fl(cz_cfloat v, double dflt) { return v.set ? v.v : dflt; }
 static cz_err *unsupported(const cz_cfg_augmentation *a) {
   if (a->aa.set && a->aa.v && a->aa.v[0])
     return cz_err_new(CZ_EXIT_USAGE, "data_augmentation.aa: '%s' is not supported yet", a->aa.v);
-  if (a->aug_splits.set && a->aug_splits.v > 1)
-    return cz_err_new(CZ_EXIT_USAGE, "data_augmentation.aug_splits: %lld is not supported yet",
-                      (long long)a->aug_splits.v);
-  if (a->jsd_loss.set && a->jsd_loss.v)
-    return cz_err_new(CZ_EXIT_USAGE, "data_augmentation.jsd_loss: True is not supported yet");
-  if (a->aug_repeats.set && a->aug_repeats.v > 0)
-    return cz_err_new(CZ_EXIT_USAGE, "data_augmentation.aug_repeats: %lld is not supported yet",
-                      (long long)a->aug_repeats.v);
-  if (a->color_jitter.set && a->color_jitter.n == 4 && a->color_jitter.v[3] != 0)
-    return cz_err_new(CZ_EXIT_USAGE,
-                      "data_augmentation.color_jitter: hue %g is not supported yet",
-                      a->color_jitter.v[3]);
   return NULL;
 }
 
-static cz_err *erase_opts(const cz_cfg_augmentation *a, cz_aug_erase_opts *o) {
+/* aug_splits (timm's AugMixDataset), jsd_loss (timm's train.py asserts
+ * aug_splits > 1 for it) and aug_repeats (RepeatAugSampler, one process). */
+static cz_err *split_opts(const cz_cfg_augmentation *a, cz_pipe_opts *out) {
+  int64_t s = a->aug_splits.set ? a->aug_splits.v : 0;
+  if (s < 0 || s > CZ_PIPE_MAX_SPLITS)
+    return cz_err_new(CZ_EXIT_USAGE, "data_augmentation.aug_splits: %lld: expected 0 or 1 "
+                      "(off) or 2..%d", (long long)s, CZ_PIPE_MAX_SPLITS);
+  out->aug_splits = s > 1 ? (int)s : 1;
+  out->jsd_loss = a->jsd_loss.set && a->jsd_loss.v;
+  if (out->jsd_loss && out->aug_splits < 2)
+    return cz_err_new(CZ_EXIT_USAGE, "data_augmentation.jsd_loss: True needs aug_splits > 1 "
+                      "(aug_splits is %lld)", (long long)s);
+  int64_t r = a->aug_repeats.set ? a->aug_repeats.v : 0;
+  if (r < 0 || r > 1024)
+    return cz_err_new(CZ_EXIT_USAGE, "data_augmentation.aug_repeats: %lld: expected 0..1024",
+                      (long long)r);
+  out->loader.repeats = r;
+  return NULL;
+}
+
+static cz_err *erase_opts(const cz_cfg_augmentation *a, int splits, cz_aug_erase_opts *o) {
   *o = cz_aug_erase_opts_default();
   o->prob = fl(a->reprob, 0);
   /* timm's default remode is 'pixel' (the config's default too). */
   cz_err *e = cz_aug_erase_parse_mode(a->remode.set ? a->remode.v : "pixel", &o->mode);
   if (e) return cz_err_prefix(e, "data_augmentation.remode");
   o->count = a->recount.set ? (int)a->recount.v : 1;
-  /* resplit only matters with aug_splits > 1 (rejected above); per-sample
-   * erasing has no batch position to keep a clean split by anyway. */
-  o->num_splits = 0;
+  /* Erasing runs per sample in the workers. With aug_splits > 1 and
+   * resplit, the clean split (split 0) is not erased, as timm's
+   * RandomErasing(num_splits = aug_splits) on the split-major batch; the
+   * pipeline reads num_splits for that. resplit without aug_splits (timm's
+   * prefetcher: "first half of the batch clean") is not reproduced: the
+   * reference runs with no_prefetcher, where per-sample erasing ignores it. */
+  o->num_splits = a->resplit.set && a->resplit.v && splits > 1 ? splits : 0;
   return cz_err_prefix(cz_aug_erase_check(o), "data_augmentation");
 }
 
-static cz_err *mix_opts(const cz_cfg_augmentation *a, int64_t batch, int64_t ncls,
+static cz_err *mix_opts(const cz_cfg_augmentation *a, int64_t batch, int splits, int64_t ncls,
                         cz_aug_mix_opts *o) {
   *o = cz_aug_mix_opts_default();
   o->mixup_alpha = fl(a->mixup, 0);
@@ -54,10 +66,12 @@ static cz_err *mix_opts(const cz_cfg_augmentation *a, int64_t batch, int64_t ncl
   o->num_classes = ncls;
   cz_err *e = cz_aug_mix_parse_mode(a->mixup_mode.set ? a->mixup_mode.v : "batch", &o->mode);
   if (e) return cz_err_prefix(e, "data_augmentation.mixup_mode");
-  /* Samples are mixed with their mirror in the batch (as timm asserts). */
-  if (batch % 2)
-    return cz_err_new(CZ_EXIT_USAGE, "training.batch_size: %lld is odd; mixup/cutmix need an "
-                      "even batch size", (long long)batch);
+  /* Samples are mixed with their mirror in the batch (as timm asserts).
+   * With aug_splits, timm (no prefetcher) mixes the whole split-major
+   * batch of splits * batch_size rows. */
+  if ((batch * splits) % 2)
+    return cz_err_new(CZ_EXIT_USAGE, "training.batch_size: %lld%s is odd; mixup/cutmix need an "
+                      "even batch size", (long long)batch, splits > 1 ? " times aug_splits" : "");
   return cz_err_prefix(cz_aug_mix_check(o), "data_augmentation");
 }
 
@@ -90,10 +104,14 @@ cz_err *cz_pipe_opts_make(const cz_config *cfg, cz_pipe_split which, int64_t num
   lo->shuffle = train;
   lo->drop_last = train;
   out->save_images = cfg->general.save_images.set && cfg->general.save_images.v;
+  out->aug_splits = 1;
   if (!train) return NULL;
-  if ((e = erase_opts(a, &out->erase_opts))) return e;
+  if ((e = split_opts(a, out))) return e;
+  if ((e = erase_opts(a, out->aug_splits, &out->erase_opts))) return e;
   out->erase = out->erase_opts.prob > 0;
   out->mix = fl(a->mixup, 0) > 0 || fl(a->cutmix, 0) > 0 || a->cutmix_minmax.set;
-  if (out->mix && (e = mix_opts(a, lo->batch_size, num_classes, &out->mix_opts))) return e;
+  if (out->mix &&
+      (e = mix_opts(a, lo->batch_size, out->aug_splits, num_classes, &out->mix_opts)))
+    return e;
   return NULL;
 }

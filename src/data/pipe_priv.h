@@ -19,6 +19,9 @@ struct cz_pipe {
   int64_t batch;          /* batches handed out this epoch */
   float *grid;            /* first batch's first grid_n images (save_images) */
   int64_t grid_n;
+  /* aug_splits > 1: the split-major batch handed out (S * batch rows). */
+  float *sx, *ssoft;
+  int64_t *sy, *sindex;
 };
 
 #endif

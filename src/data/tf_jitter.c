@@ -1,5 +1,6 @@
 /* PIL-exact colour enhancement of 8-bit images (ImageEnhance Brightness,
- * Contrast and Color, which torchvision's adjust_* use on PIL images). */
+ * Contrast and Color, which torchvision's adjust_* use on PIL images; hue
+ * is in tf_hue.c). */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -35,6 +36,10 @@ static int gray_mean(const cz_image *img) {
 }
 
 void cz_tf_jitter(cz_image *img, int op, float factor) {
+  if (op == CZ_JIT_HUE) {
+    cz_tf_hue(img, factor);
+    return;
+  }
   int c = img->c, cc = c == 4 ? 3 : c; /* alpha: degenerate carries it, blend keeps it */
   size_t n = (size_t)img->w * (size_t)img->h;
   if (op != CZ_JIT_SATURATION || cc < 3) {

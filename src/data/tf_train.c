@@ -59,13 +59,11 @@ static cz_err *jitter_of(const cz_cfloats *v, cz_tf_train *tf) {
     double s = v->set ? v->v[i] : 0.4;
     if (!(s >= 0.0) || !isfinite(s))
       return cz_err_new(CZ_EXIT_USAGE, "data_augmentation.color_jitter: %g is negative", s);
-    if (i == 3) {
-      if (s != 0.0)
-        return cz_err_new(CZ_EXIT_USAGE, "data_augmentation.color_jitter: hue jitter is not "
-                                         "supported yet");
-    } else {
-      tf->jitter[i] = s;
-    }
+    /* torchvision ColorJitter: hue must lie in [0, 0.5]. */
+    if (i == CZ_JIT_HUE && s > 0.5)
+      return cz_err_new(CZ_EXIT_USAGE, "data_augmentation.color_jitter: hue %g is outside "
+                                       "[0, 0.5]", s);
+    tf->jitter[i] = s;
   }
   if (n == 1) tf->jitter[1] = tf->jitter[2] = tf->jitter[0]; /* timm: one value for all three */
   return NULL;
@@ -128,6 +126,23 @@ void cz_tf_rrc_params(int iw, int ih, const double scale[2], const double ratio[
   *fallback = true;
 }
 
+void cz_tf_train_sample_aug(const cz_tf_train *tf, cz_rng *rng, cz_tf_train_params *p) {
+  /* torchvision draws randperm(4) whatever is enabled; a disabled op is
+   * skipped, so with hue off the three others are a uniform order, which
+   * a shuffle of three draws (as before hue existed) as well. */
+  int nops = tf->jitter[CZ_JIT_HUE] > 0.0 ? CZ_JIT_N : CZ_JIT_HUE;
+  uint32_t perm[CZ_JIT_N] = {0, 1, 2, 3};
+  cz_rng_shuffle_u32(rng, perm, (size_t)nops);
+  for (int i = 0; i < CZ_JIT_N; i++) {
+    p->order[i] = (int)perm[i];
+    double s = tf->jitter[i];
+    if (i == CZ_JIT_HUE)
+      p->factor[i] = s > 0.0 ? (float)uniform(rng, -s, s) : 0.0f;
+    else
+      p->factor[i] = s > 0.0 ? (float)uniform(rng, fmax(0.0, 1.0 - s), 1.0 + s) : 1.0f;
+  }
+}
+
 void cz_tf_train_sample(const cz_tf_train *tf, int iw, int ih, cz_rng *rng,
                         cz_tf_train_params *p) {
   *p = (cz_tf_train_params){0};
@@ -136,18 +151,37 @@ void cz_tf_train_sample(const cz_tf_train *tf, int iw, int ih, cz_rng *rng,
   /* A flip with p = 0 draws nothing, as timm then leaves the op out. */
   p->hflip = tf->hflip > 0.0 && cz_rng_uniform(rng) < tf->hflip;
   p->vflip = tf->vflip > 0.0 && cz_rng_uniform(rng) < tf->vflip;
-  uint32_t perm[CZ_JIT_N] = {0, 1, 2};
-  cz_rng_shuffle_u32(rng, perm, CZ_JIT_N);
-  for (int i = 0; i < CZ_JIT_N; i++) {
-    p->order[i] = (int)perm[i];
-    double s = tf->jitter[i];
-    p->factor[i] = s > 0.0 ? (float)uniform(rng, fmax(0.0, 1.0 - s), 1.0 + s) : 1.0f;
-  }
+  cz_tf_train_sample_aug(tf, rng, p);
 }
 
-cz_err *cz_tf_train_apply_params(const cz_tf_train *tf, const cz_image *img,
-                                 const cz_tf_train_params *p, float *out) {
+static void flip_in_place(cz_image *r, bool hflip, bool vflip) {
+  int c = r->c;
+  size_t row = (size_t)r->w * (size_t)c;
+  if (hflip)
+    for (int y = 0; y < r->h; y++) {
+      uint8_t *a = r->px + (size_t)y * row, *b = a + row - (size_t)c;
+      for (; a < b; a += c, b -= c)
+        for (int ch = 0; ch < c; ch++) {
+          uint8_t t = a[ch];
+          a[ch] = b[ch];
+          b[ch] = t;
+        }
+    }
+  if (vflip)
+    for (int y = 0; y < r->h / 2; y++) {
+      uint8_t *a = r->px + (size_t)y * row, *b = r->px + (size_t)(r->h - 1 - y) * row;
+      for (size_t i = 0; i < row; i++) {
+        uint8_t t = a[i];
+        a[i] = b[i];
+        b[i] = t;
+      }
+    }
+}
+
+cz_err *cz_tf_train_base(const cz_tf_train *tf, const cz_image *img,
+                         const cz_tf_train_params *p, cz_image *out) {
   const cz_tf_eval *e = &tf->eval;
+  *out = (cz_image){0};
   if (!img || !img->px) return cz_err_new(CZ_EXIT_RUNTIME, "train transform: empty image");
   if (img->c != e->c)
     return cz_err_new(CZ_EXIT_RUNTIME, "train transform: image has %d channels, the model takes %d",
@@ -163,37 +197,53 @@ cz_err *cz_tf_train_apply_params(const cz_tf_train *tf, const cz_image *img,
   for (int y = 0; y < p->h; y++)
     memcpy(crop.px + (size_t)y * row,
            img->px + (((size_t)(p->y + y) * (size_t)img->w) + (size_t)p->x) * (size_t)c, row);
-  cz_image r;
-  cz_err *err = cz_tf_resize(&crop, e->w, e->h, p->interp, &r);
+  cz_err *err = cz_tf_resize(&crop, e->w, e->h, p->interp, out);
   cz_image_free(&crop);
   if (err) return err;
-  /* The colour ops are per pixel (contrast's mean is flip-invariant), so
-   * they may run before the flips, which are folded into the copy out. */
+  flip_in_place(out, p->hflip, p->vflip);
+  return NULL;
+}
+
+/* The augmentation stage (timm's secondary transforms). AutoAugment, when
+ * added, runs here before the colour ops, as timm orders them. */
+cz_err *cz_tf_train_augment(const cz_tf_train *tf, const cz_tf_train_params *p, cz_image *img) {
+  (void)tf;
+  unsigned done = 0;
   for (int i = 0; i < CZ_JIT_N; i++) {
     int op = p->order[i];
-    if (op < 0 || op >= CZ_JIT_N) {
-      cz_image_free(&r);
+    if (op < 0 || op >= CZ_JIT_N)
       return cz_err_new(CZ_EXIT_RUNTIME, "train transform: bad colour op %d", op);
-    }
-    if (p->factor[op] != 1.0f) cz_tf_jitter(&r, op, p->factor[op]);
+    if (done & (1u << op)) continue;
+    done |= 1u << op;
+    float identity = op == CZ_JIT_HUE ? 0.0f : 1.0f;
+    if (p->factor[op] != identity) cz_tf_jitter(img, op, p->factor[op]);
   }
+  return NULL;
+}
+
+void cz_tf_train_normalize(const cz_tf_train *tf, const cz_image *img, float *out) {
+  const cz_tf_eval *e = &tf->eval;
+  int c = e->c;
   /* ToTensor + Normalize is a function of (channel, value): a table of
    * the same float expression gives the same bits without a division per
    * element. */
   float norm[4][256];
   for (int ch = 0; ch < c; ch++)
     for (int v = 0; v < 256; v++) norm[ch][v] = ((float)v / 255.0f - e->mean[ch]) / e->std[ch];
-  for (int y = 0; y < e->h; y++) {
-    int sy = p->vflip ? e->h - 1 - y : y;
-    for (int x = 0; x < e->w; x++) {
-      int sx = p->hflip ? e->w - 1 - x : x;
-      const uint8_t *s = r.px + ((size_t)sy * (size_t)e->w + (size_t)sx) * (size_t)c;
-      float *o = out + ((size_t)y * (size_t)e->w + (size_t)x) * (size_t)c;
-      for (int ch = 0; ch < c; ch++) o[ch] = norm[ch][s[ch]];
-    }
-  }
+  size_t n = (size_t)img->w * (size_t)img->h;
+  for (size_t i = 0; i < n; i++)
+    for (int ch = 0; ch < c; ch++)
+      out[i * (size_t)c + (size_t)ch] = norm[ch][img->px[i * (size_t)c + (size_t)ch]];
+}
+
+cz_err *cz_tf_train_apply_params(const cz_tf_train *tf, const cz_image *img,
+                                 const cz_tf_train_params *p, float *out) {
+  cz_image r;
+  cz_err *err = cz_tf_train_base(tf, img, p, &r);
+  if (!err) err = cz_tf_train_augment(tf, p, &r);
+  if (!err) cz_tf_train_normalize(tf, &r, out);
   cz_image_free(&r);
-  return NULL;
+  return err;
 }
 
 /* timm's transforms_noaug_train: Resize(img_size) (the short side when
@@ -237,4 +287,45 @@ cz_err *cz_tf_train_apply(const cz_tf_train *tf, const cz_image *img, cz_rng *rn
   cz_tf_train_params p;
   cz_tf_train_sample(tf, img->w, img->h, rng, &p);
   return cz_tf_train_apply_params(tf, img, &p, out);
+}
+
+cz_err *cz_tf_train_apply_splits(const cz_tf_train *tf, const cz_image *img, int splits,
+                                 cz_rng *rng, float *out) {
+  const cz_tf_eval *e = &tf->eval;
+  size_t per = (size_t)e->h * (size_t)e->w * (size_t)e->c;
+  if (splits < 1) return cz_err_new(CZ_EXIT_RUNTIME, "train transform: %d splits", splits);
+  if (tf->no_aug) {
+    cz_err *err = noaug_apply(tf, img, out);
+    for (int k = 1; k < splits && !err; k++) memcpy(out + (size_t)k * per, out, per * sizeof *out);
+    return err;
+  }
+  if (!img || !img->px || img->w < 1 || img->h < 1)
+    return cz_err_new(CZ_EXIT_RUNTIME, "train transform: empty image");
+  cz_tf_train_params p;
+  cz_tf_train_sample(tf, img->w, img->h, rng, &p);
+  cz_image base;
+  cz_err *err = cz_tf_train_base(tf, img, &p, &base);
+  if (err) return err;
+  if (splits == 1) {
+    /* The single-split transform: base + its augmentation, as apply. */
+    err = cz_tf_train_augment(tf, &p, &base);
+    if (!err) cz_tf_train_normalize(tf, &base, out);
+    cz_image_free(&base);
+    return err;
+  }
+  /* AugMixDataset: split 0 is the base only (the draw above for the
+   * augmentation stage is unused, keeping the base stream layout). */
+  cz_tf_train_normalize(tf, &base, out);
+  size_t bytes = (size_t)base.w * (size_t)base.h * (size_t)base.c;
+  cz_image aug = {.w = base.w, .h = base.h, .c = base.c, .px = malloc(bytes)};
+  if (!aug.px) err = cz_err_new(CZ_EXIT_RUNTIME, "train transform: out of memory");
+  for (int k = 1; k < splits && !err; k++) {
+    memcpy(aug.px, base.px, bytes);
+    cz_tf_train_sample_aug(tf, rng, &p);
+    err = cz_tf_train_augment(tf, &p, &aug);
+    if (!err) cz_tf_train_normalize(tf, &aug, out + (size_t)k * per);
+  }
+  cz_image_free(&aug);
+  cz_image_free(&base);
+  return err;
 }

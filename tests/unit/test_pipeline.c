@@ -1,5 +1,5 @@
 /* Tests for data/pipeline: a tiny ImageFolder (PNGs written here) through
- * the config-built train and eval streams, mixup targets, unsupported keys
+ * the config-built train and eval streams, mixup targets, rejected keys
  * and the save_images grid. */
 #define _XOPEN_SOURCE 700
 #include <ftw.h>
@@ -210,18 +210,31 @@ static void test_unsupported(void **state) {
   expect_open_err(&c, "data pipeline (training): data_augmentation.aa: 'rand-m9-mstd0.5' is "
                       "not supported yet");
   c = make_cfg(0);
-  c.data_augmentation.aug_splits = (cz_cint){true, 3};
-  expect_open_err(&c, "data pipeline (training): data_augmentation.aug_splits: 3 is not "
-                      "supported yet");
+  c.data_augmentation.aug_splits = (cz_cint){true, 9};
+  expect_open_err(&c, "data pipeline (training): data_augmentation.aug_splits: 9: expected 0 "
+                      "or 1 (off) or 2..8");
   c = make_cfg(0);
   c.data_augmentation.jsd_loss = (cz_cbool){true, true};
-  expect_open_err(&c, "data pipeline (training): data_augmentation.jsd_loss: True is not "
-                      "supported yet");
-  double cj[4] = {0.4, 0.4, 0.4, 0.1};
+  expect_open_err(&c, "data pipeline (training): data_augmentation.jsd_loss: True needs "
+                      "aug_splits > 1 (aug_splits is 0)");
+  c.data_augmentation.aug_splits = (cz_cint){true, 1};
+  expect_open_err(&c, "data pipeline (training): data_augmentation.jsd_loss: True needs "
+                      "aug_splits > 1 (aug_splits is 1)");
+  double cj[4] = {0.4, 0.4, 0.4, 0.6};
   c = make_cfg(0);
   c.data_augmentation.color_jitter = (cz_cfloats){.set = true, .n = 4, .v = cj};
-  expect_open_err(&c, "data pipeline (training): data_augmentation.color_jitter: hue 0.1 is "
-                      "not supported yet");
+  expect_open_err(&c, "data pipeline (training): data_augmentation.color_jitter: hue 0.6 is "
+                      "outside [0, 0.5]");
+  cj[3] = 0.1; /* hue jitter is supported */
+  cz_pipe *ph;
+  assert_null(cz_pipe_open(&c, &g_ds, CZ_PIPE_TRAIN, &ph));
+  cz_pipe_free(ph);
+  c = make_cfg(0);
+  c.data_augmentation.aug_splits = (cz_cint){true, 3};
+  c.data_augmentation.mixup = (cz_cfloat){true, 1};
+  c.training.batch_size = (cz_cint){true, 3};
+  expect_open_err(&c, "data pipeline (training): training.batch_size: 3 times aug_splits is "
+                      "odd; mixup/cutmix need an even batch size");
   c = make_cfg(0);
   c.data_augmentation.mixup = (cz_cfloat){true, 1};
   c.training.batch_size = (cz_cint){true, 3};
