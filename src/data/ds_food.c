@@ -1,11 +1,19 @@
 /* Food-101: images/<class>/<id>.jpg listed by meta/train.txt and
- * meta/test.txt ("class/id" lines), classes in meta/classes.txt order. */
+ * meta/test.txt ("class/id" lines), or by meta/train.json and
+ * meta/test.json ({"class": ["class/id", ...], ...}, the files torchvision's
+ * Food101 reads) where a .txt list is absent; classes in meta/classes.txt
+ * order. When both lists of a split exist they must name the same images
+ * (the .txt order is used). JSON is read with libyaml (JSON is YAML flow
+ * syntax), so syntax errors name the file, line and column. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "data/ds.h"
+#include "io/yaml_doc.h"
 #include "util/mem.h"
 
 /* Non-blank lines of a text file (CR before LF dropped), with their line
@@ -103,11 +111,125 @@ static cz_err *build_index(const char *path, char **names, size_t n, class_index
   return NULL;
 }
 
-/* "class/id" lines become samples root/images/class/id.jpg. */
-static cz_err *list_split(const char *root, const char *path, const char *cpath,
+static void lines_add(lines *l, size_t *cap, const char *text, size_t lineno) {
+  if (l->n == *cap) {
+    *cap = *cap ? 2 * *cap : 256;
+    l->v = cz_xrealloc(l->v, *cap * sizeof *l->v);
+    l->lineno = cz_xrealloc(l->lineno, *cap * sizeof *l->lineno);
+  }
+  l->lineno[l->n] = lineno;
+  l->v[l->n++] = cz_xstrdup(text);
+}
+
+/* meta/<split>.json: a map of class -> list of "class/id" strings; each
+ * entry keeps the line it was written on. */
+static cz_err *read_json(const char *path, lines *out) {
+  cz_ynode *root;
+  cz_err *e = cz_yaml_load_file(path, &root);
+  if (e) return cz_err_prefix(e, "food101");
+  lines l = {0};
+  size_t cap = 0;
+  for (size_t i = 0; i < root->n_entries && !e; i++) {
+    const cz_yentry *en = &root->entries[i];
+    const cz_ynode *v = en->val;
+    if (v->kind != CZ_Y_SEQ) {
+      e = cz_err_new(CZ_EXIT_RUNTIME, "food101: %s line %d: class \"%s\": expected a list of "
+                     "\"%s/<id>\" strings", path, en->line, en->key, en->key);
+      break;
+    }
+    size_t klen = strlen(en->key);
+    for (size_t j = 0; j < v->n_items && !e; j++) {
+      const cz_ynode *it = v->items[j];
+      if (it->kind != CZ_Y_SCALAR || strncmp(it->text, en->key, klen) || it->text[klen] != '/')
+        e = cz_err_new(CZ_EXIT_RUNTIME, "food101: %s line %d: %s%s%s under class \"%s\": "
+                       "expected \"%s/<id>\"", path, it->line,
+                       it->kind == CZ_Y_SCALAR ? "\"" : "",
+                       it->kind == CZ_Y_SCALAR ? it->text : "a non-string entry",
+                       it->kind == CZ_Y_SCALAR ? "\"" : "", en->key, en->key);
+      else
+        lines_add(&l, &cap, it->text, (size_t)it->line);
+    }
+  }
+  cz_ynode_free(root);
+  if (!e && !l.n)
+    e = cz_err_new(CZ_EXIT_RUNTIME, "food101: %s: no entries: expected {\"class\": "
+                   "[\"class/id\", ...]}", path);
+  if (e) {
+    lines_free(&l);
+    return e;
+  }
+  *out = l;
+  return NULL;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The .txt and .json lists of a split must hold the same entries. */
+static cz_err *check_agree(const char *tpath, const lines *t, const char *jpath, const lines *j) {
+  char **a = cz_xmalloc((t->n + 1) * sizeof *a), **b = cz_xmalloc((j->n + 1) * sizeof *b);
+  memcpy(a, t->v, t->n * sizeof *a);
+  memcpy(b, j->v, j->n * sizeof *b);
+  qsort(a, t->n, sizeof *a, cmp_str);
+  qsort(b, j->n, sizeof *b, cmp_str);
+  cz_err *e = NULL;
+  size_t i = 0, k = 0;
+  while (!e && (i < t->n || k < j->n)) {
+    int c = i == t->n ? 1 : k == j->n ? -1 : strcmp(a[i], b[k]);
+    if (c < 0)
+      e = cz_err_new(CZ_EXIT_RUNTIME, "food101: %s lists \"%s\" but %s does not: expected "
+                     "both lists to name the same images", tpath, a[i], jpath);
+    else if (c > 0)
+      e = cz_err_new(CZ_EXIT_RUNTIME, "food101: %s lists \"%s\" but %s does not: expected "
+                     "both lists to name the same images", jpath, b[k], tpath);
+    i++, k++;
+  }
+  free(a);
+  free(b);
+  return e;
+}
+
+static bool exists(const char *path) { return access(path, F_OK) == 0; }
+
+/* The split's list: meta/<name>.txt, else meta/<name>.json; when both
+ * exist, they must agree and the .txt order is kept. *path names the list
+ * for errors (owned). */
+static cz_err *read_split(const char *root, const char *name, lines *out, char **path) {
+  char *tp = cz_asprintf("%s/meta/%s.txt", root, name), *jp = cz_asprintf("%s/meta/%s.json", root, name);
+  cz_err *e = NULL;
+  bool has_t = exists(tp), has_j = exists(jp);
+  *path = NULL;
+  if (!has_t && !has_j) {
+    e = cz_err_new(CZ_EXIT_USAGE, "food101: neither %s nor %s exists: expected the %s list",
+                   tp, jp, name);
+  } else if (!has_t) {
+    e = read_json(jp, out);
+    if (!e) *path = cz_xstrdup(jp);
+  } else {
+    e = read_lines(tp, out);
+    if (!e && has_j) {
+      lines j = {0};
+      e = read_json(jp, &j);
+      if (!e) {
+        e = check_agree(tp, out, jp, &j);
+        lines_free(&j);
+      }
+      if (e) lines_free(out);
+    }
+    if (!e) *path = cz_xstrdup(tp);
+  }
+  free(tp);
+  free(jp);
+  return e;
+}
+
+/* "class/id" entries become samples root/images/class/id.jpg. */
+static cz_err *list_split(const char *root, const char *name, const char *cpath,
                           const class_index *ci, cz_ds_split *out) {
-  lines l;
-  cz_err *e = read_lines(path, &l);
+  lines l = {0};
+  char *path;
+  cz_err *e = read_split(root, name, &l, &path);
   if (e) return e;
   out->s = cz_xmalloc(l.n * sizeof *out->s);
   out->n = 0;
@@ -130,20 +252,20 @@ static cz_err *list_split(const char *root, const char *path, const char *cpath,
     free(cls);
   }
   lines_free(&l);
+  free(path);
   if (!e) e = cz_ds_check_files("food101", out);
   return e;
 }
 
 cz_err *cz_ds_load_food(const char *data_dir, cz_ds_set *s) {
   char *root = cz_asprintf("%s/food-101", data_dir);
-  char *cp = cz_asprintf("%s/meta/classes.txt", root),
-       *tp = cz_asprintf("%s/meta/train.txt", root), *sp = cz_asprintf("%s/meta/test.txt", root);
+  char *cp = cz_asprintf("%s/meta/classes.txt", root);
   lines cl = {0};
   class_index ci = {0};
   cz_err *e = read_lines(cp, &cl);
   if (!e) e = build_index(cp, cl.v, cl.n, &ci);
-  if (!e) e = list_split(root, tp, cp, &ci, &s->train);
-  if (!e) e = list_split(root, sp, cp, &ci, &s->test);
+  if (!e) e = list_split(root, "train", cp, &ci, &s->train);
+  if (!e) e = list_split(root, "test", cp, &ci, &s->test);
   if (!e) {
     s->class_names = cl.v;
     s->num_classes = cl.n;
@@ -154,8 +276,6 @@ cz_err *cz_ds_load_food(const char *data_dir, cz_ds_set *s) {
   free(ci.sorted);
   free(ci.index);
   free(cp);
-  free(tp);
-  free(sp);
   free(root);
   return e;
 }

@@ -316,8 +316,10 @@ static void test_food_errors(void **state) {
   put("fd/food-101/meta/test.txt", "\n\r\n");
   expect_err_f(cz_ds_load(&d, &s), "food101: %s: empty: expected one entry per line", sp);
   assert_int_equal(remove(tp), 0);
-  expect_err_f(cz_ds_load(&d, &s), "food101: %s: cannot open it: No such file or directory",
-               tp);
+  char *tj = tpath("fd/food-101/meta/train.json");
+  expect_err_f(cz_ds_load(&d, &s), "food101: neither %s nor %s exists: expected the train list",
+               tp, tj);
+  free(tj);
   put("fd/food-101/meta/classes.txt", "sushi\nwaffles\nsushi\n");
   expect_err_f(cz_ds_load(&d, &s), "food101: %s: class \"sushi\" is listed twice: expected "
                "each class once", cp);
@@ -327,12 +329,83 @@ static void test_food_errors(void **state) {
   free(dd);
 }
 
+/* meta/<split>.json (torchvision's Food101 lists), alone or beside the .txt. */
+static void test_food_json(void **state) {
+  (void)state;
+  food_tree();
+  cz_cfg_dataset d = {0};
+  char *dd = tpath("fd"), *tp = tpath("fd/food-101/meta/train.txt"),
+       *tj = tpath("fd/food-101/meta/train.json"), *sj = tpath("fd/food-101/meta/test.json");
+  d.dataset_name = (cz_cenum){true, CZ_DS_FOOD101};
+  d.data_dir = (cz_cstr){true, dd};
+  d.validation_split = (cz_cfloat){true, 0.25};
+  d.seed = (cz_cint){true, 7};
+  cz_ds_set want, s;
+  assert_null(cz_ds_load(&d, &want));
+  /* Both lists, agreeing (the JSON in class-dict order, one line each). */
+  put("fd/food-101/meta/train.json",
+      "{\"waffles\": [\"waffles/00\", \"waffles/01\", \"waffles/02\", \"waffles/03\"],\n"
+      " \"apple_pie\": [\"apple_pie/10\", \"apple_pie/11\", \"apple_pie/12\", "
+      "\"apple_pie/13\"],\n"
+      " \"sushi\": [\"sushi/20\", \"sushi/21\", \"sushi/22\", \"sushi/23\"]}\n");
+  put("fd/food-101/meta/test.json",
+      "{\"sushi\": [\"sushi/24\"], \"apple_pie\": [\"apple_pie/14\"], "
+      "\"waffles\": [\"waffles/04\"]}");
+  assert_null(cz_ds_load(&d, &s));
+  assert_int_equal(s.train.n, want.train.n);
+  assert_int_equal(s.test.n, 3);
+  cz_ds_set_free(&s);
+  /* JSON only: the same samples and labels as the .txt lists gave. */
+  assert_int_equal(remove(tp), 0);
+  assert_null(cz_ds_load(&d, &s));
+  assert_int_equal(s.train.n, want.train.n);
+  assert_int_equal(s.val.n, want.val.n);
+  for (size_t i = 0; i < s.train.n; i++) {
+    assert_string_equal(s.train.s[i].path, want.train.s[i].path);
+    assert_int_equal(s.train.s[i].label, want.train.s[i].label);
+  }
+  cz_ds_set_free(&s);
+  cz_ds_set_free(&want);
+  /* An entry under the wrong class: the file, its line, the problem. */
+  put("fd/food-101/meta/train.json", "{\"sushi\": [\"sushi/20\",\n  \"waffles/00\"]}\n");
+  expect_err_f(cz_ds_load(&d, &s), "food101: %s line 2: \"waffles/00\" under class \"sushi\": "
+               "expected \"sushi/<id>\"", tj);
+  put("fd/food-101/meta/train.json", "{\"sushi\": \"sushi/20\"}\n");
+  expect_err_f(cz_ds_load(&d, &s), "food101: %s line 1: class \"sushi\": expected a list of "
+               "\"sushi/<id>\" strings", tj);
+  /* Broken JSON: libyaml's syntax error, with file:line:column. */
+  put("fd/food-101/meta/train.json", "{\"sushi\": [\"sushi/20\",\n  \"sushi/21\"\n");
+  cz_err *e = cz_ds_load(&d, &s);
+  assert_non_null(e);
+  char *want_pre = cz_asprintf("food101: %s:3:1: YAML syntax error: ", tj);
+  assert_true(!strncmp(cz_err_msg(e), want_pre, strlen(want_pre)));
+  free(want_pre);
+  cz_err_free(e);
+  /* Both lists, disagreeing: the first entry only one of them has. */
+  food_tree();
+  put("fd/food-101/meta/test.json", "{\"sushi\": [\"sushi/24\", \"sushi/99\"], "
+      "\"apple_pie\": [\"apple_pie/14\"], \"waffles\": [\"waffles/04\"]}");
+  put("fd/food-101/meta/train.json", "{\"sushi\": [\"sushi/20\"]}");
+  expect_err_f(cz_ds_load(&d, &s), "food101: %s lists \"apple_pie/10\" but %s does not: "
+               "expected both lists to name the same images", tp, tj);
+  remove(tj);
+  char *sp = tpath("fd/food-101/meta/test.txt");
+  expect_err_f(cz_ds_load(&d, &s), "food101: %s lists \"sushi/99\" but %s does not: "
+               "expected both lists to name the same images", sj, sp);
+  free(sp);
+  free(sj);
+  free(tj);
+  free(tp);
+  free(dd);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_flowers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_flowers_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_food, setup, teardown),
       cmocka_unit_test_setup_teardown(test_food_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_food_json, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
