@@ -107,6 +107,10 @@ void cz_tf_jitter(cz_image *img, int op, float factor);
  * HSV -> RGBA does. factor in [-0.5, 0.5]. See tf_hue.c. */
 void cz_tf_hue(cz_image *img, float hue_factor);
 
+/* cz_tf_hue without its tables: Pillow's expressions per pixel. Slower;
+ * for tests, which check that both give the same bytes on every colour. */
+void cz_tf_hue_ref(cz_image *img, float hue_factor);
+
 /* numpy's np.uint8(hue_factor * 255): truncated toward zero, modulo 256. */
 uint8_t cz_tf_hue_shift(float hue_factor);
 

@@ -1,6 +1,8 @@
 /* Hue jitter against torchvision 0.14's adjust_hue (PIL path) byte for
- * byte, the four-op ColorJitter chain, and the sampler's draws (order of
- * four ops, hue factor range). Tolerance: none, bytes must be equal. */
+ * byte (the table path and the per-pixel reference), the table path
+ * against the reference on all 2^24 colours, the four-op ColorJitter
+ * chain, and the sampler's draws (order of four ops, hue factor range).
+ * Tolerance: none, bytes must be equal. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -75,9 +77,13 @@ static void test_hue_matches_torchvision(void **state) {
       snprintf(in, sizeof in, "img.%s", names[n]);
       snprintf(want, sizeof want, "hue.%s.%lld", names[n], (long long)k);
       cz_image im = copy_of(in);
+      cz_image ref = copy_of(in);
       cz_tf_jitter(&im, CZ_JIT_HUE, fac[k]);
       expect_same(&im, want);
+      cz_tf_hue_ref(&ref, fac[k]);
+      expect_same(&ref, want);
       free(im.px);
+      free(ref.px);
     }
 }
 
@@ -89,6 +95,36 @@ static void test_chain_matches_torchvision(void **state) {
   for (int i = 0; i < 4; i++) cz_tf_jitter(&im, (int)order[i], fac[order[i]]);
   expect_same(&im, "chain.out");
   free(im.px);
+}
+
+/* The table path against Pillow's per-pixel expressions on every RGB
+ * colour (a 4096 x 4096 image). One shift covers the tables: the hue
+ * table is read before the shift, the HSV -> RGB ones after it at every
+ * (h, s, v) the colours reach (the oracle cases cover other shifts). */
+static void test_tables_match_reference_everywhere(void **state) {
+  (void)state;
+  enum { SIDE = 4096 };
+  size_t n = (size_t)SIDE * SIDE * 3;
+  cz_image a = {.w = SIDE, .h = SIDE, .c = 3, .px = malloc(n)},
+           b = {.w = SIDE, .h = SIDE, .c = 3, .px = malloc(n)};
+  assert_non_null(a.px);
+  assert_non_null(b.px);
+  const float fac[1] = {-0.37f};
+  for (int k = 0; k < 1; k++) {
+    for (size_t i = 0; i < (size_t)SIDE * SIDE; i++) {
+      a.px[3 * i] = b.px[3 * i] = (uint8_t)(i >> 16);
+      a.px[3 * i + 1] = b.px[3 * i + 1] = (uint8_t)(i >> 8);
+      a.px[3 * i + 2] = b.px[3 * i + 2] = (uint8_t)i;
+    }
+    cz_tf_hue(&a, fac[k]);
+    cz_tf_hue_ref(&b, fac[k]);
+    for (size_t i = 0; i < n; i++)
+      if (a.px[i] != b.px[i])
+        fail_msg("factor %g, colour #%06zx: table %u, reference %u", (double)fac[k], i / 3,
+                 a.px[i], b.px[i]);
+  }
+  free(a.px);
+  free(b.px);
 }
 
 static void test_gray_and_shift(void **state) {
@@ -145,6 +181,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_hue_matches_torchvision),
       cmocka_unit_test(test_chain_matches_torchvision),
+      cmocka_unit_test(test_tables_match_reference_everywhere),
       cmocka_unit_test(test_gray_and_shift),
       cmocka_unit_test(test_sampler),
   };
