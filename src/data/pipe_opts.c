@@ -8,8 +8,6 @@
 static double fl(cz_cfloat v, double dflt) { return v.set ? v.v : dflt; }
 
 static cz_err *unsupported(const cz_cfg_augmentation *a) {
-  if (a->aa.set && a->aa.v && a->aa.v[0])
-    return cz_err_new(CZ_EXIT_USAGE, "data_augmentation.aa: '%s' is not supported yet", a->aa.v);
   if (a->aug_splits.set && a->aug_splits.v > 1)
     return cz_err_new(CZ_EXIT_USAGE, "data_augmentation.aug_splits: %lld is not supported yet",
                       (long long)a->aug_splits.v);

@@ -84,7 +84,15 @@ cz_err *cz_tf_train_init(const cz_config *cfg, cz_tf_train *tf) {
   if ((err = prob_of(&a->hflip, "hflip", 0.5, &tf->hflip))) return err;
   if ((err = prob_of(&a->vflip, "vflip", 0.0, &tf->vflip))) return err;
   if ((err = interp_of(&a->train_interpolation, tf))) return err;
-  return jitter_of(&a->color_jitter, tf);
+  if ((err = jitter_of(&a->color_jitter, tf))) return err;
+  /* timm: aa after the flips; ColorJitter dropped unless '3a' is in it. */
+  const cz_cstr *ti = &a->train_interpolation;
+  if ((err = cz_aa_parse(a->aa.set ? a->aa.v : NULL, tf->eval.h, tf->eval.w, tf->eval.c,
+                         tf->eval.mean, ti->set ? ti->v : NULL, &tf->aa)))
+    return err;
+  if (tf->aa.kind != CZ_AA_OFF && !tf->aa.color_jitter)
+    for (int i = 0; i < CZ_JIT_N; i++) tf->jitter[i] = 0.0;
+  return NULL;
 }
 
 static double uniform(cz_rng *rng, double lo, double hi) {
@@ -136,6 +144,7 @@ void cz_tf_train_sample(const cz_tf_train *tf, int iw, int ih, cz_rng *rng,
   /* A flip with p = 0 draws nothing, as timm then leaves the op out. */
   p->hflip = tf->hflip > 0.0 && cz_rng_uniform(rng) < tf->hflip;
   p->vflip = tf->vflip > 0.0 && cz_rng_uniform(rng) < tf->vflip;
+  if (tf->aa.kind != CZ_AA_OFF) cz_aa_sample(&tf->aa, rng, &p->aa);
   uint32_t perm[CZ_JIT_N] = {0, 1, 2};
   cz_rng_shuffle_u32(rng, perm, CZ_JIT_N);
   for (int i = 0; i < CZ_JIT_N; i++) {
@@ -167,6 +176,15 @@ cz_err *cz_tf_train_apply_params(const cz_tf_train *tf, const cz_image *img,
   cz_err *err = cz_tf_resize(&crop, e->w, e->h, p->interp, &r);
   cz_image_free(&crop);
   if (err) return err;
+  bool hflip = p->hflip, vflip = p->vflip;
+  if (p->aa.kind != CZ_AA_OFF) { /* not flip-invariant: flip first */
+    cz_aa_flip(&r, hflip, vflip);
+    hflip = vflip = false;
+    if ((err = cz_aa_apply(&tf->aa, &p->aa, &r))) {
+      cz_image_free(&r);
+      return err;
+    }
+  }
   /* The colour ops are per pixel (contrast's mean is flip-invariant), so
    * they may run before the flips, which are folded into the copy out. */
   for (int i = 0; i < CZ_JIT_N; i++) {
@@ -184,9 +202,9 @@ cz_err *cz_tf_train_apply_params(const cz_tf_train *tf, const cz_image *img,
   for (int ch = 0; ch < c; ch++)
     for (int v = 0; v < 256; v++) norm[ch][v] = ((float)v / 255.0f - e->mean[ch]) / e->std[ch];
   for (int y = 0; y < e->h; y++) {
-    int sy = p->vflip ? e->h - 1 - y : y;
+    int sy = vflip ? e->h - 1 - y : y;
     for (int x = 0; x < e->w; x++) {
-      int sx = p->hflip ? e->w - 1 - x : x;
+      int sx = hflip ? e->w - 1 - x : x;
       const uint8_t *s = r.px + ((size_t)sy * (size_t)e->w + (size_t)sx) * (size_t)c;
       float *o = out + ((size_t)y * (size_t)e->w + (size_t)x) * (size_t)c;
       for (int ch = 0; ch < c; ch++) o[ch] = norm[ch][s[ch]];

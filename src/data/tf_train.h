@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "config/cfg.h"
+#include "data/aa.h"
 #include "data/tf.h"
 #include "io/img.h"
 #include "util/err.h"
@@ -24,6 +25,7 @@ typedef struct {
   cz_interp interp[2];
   double hflip, vflip;    /* flip probabilities */
   double jitter[CZ_JIT_N]; /* strength s: factor uniform in [max(0,1-s), 1+s] */
+  cz_aa aa;               /* data_augmentation.aa (see data/aa.h) */
 } cz_tf_train;
 
 /* One sample's choices; apply_params turns them into pixels
@@ -36,6 +38,7 @@ typedef struct {
   bool hflip, vflip;
   int order[CZ_JIT_N];    /* colour ops in the order applied */
   float factor[CZ_JIT_N]; /* per op (CZ_JIT_*); 1 leaves the image as is */
+  cz_aa_plan aa;          /* auto-augment draws (kind CZ_AA_OFF: none) */
 } cz_tf_train_params;
 
 /* Builds the transform from model.input_shape, preprocessing.mean/std and
