@@ -78,6 +78,7 @@ typedef struct {
  * steps[k * CZ_AA_MAX_DEPTH ..] of chain_len[k] steps. */
 typedef struct {
   cz_aa_kind kind;
+  int choice;                   /* AUTO: the sub-policy drawn */
   int n_steps;
   cz_aa_step steps[CZ_AA_MAX_WIDTH * CZ_AA_MAX_DEPTH];
   int width;

@@ -98,8 +98,10 @@ void cz_aa_sample(const cz_aa *aa, cz_rng *rng, cz_aa_plan *plan) {
   plan->kind = aa->kind;
   plan->n_steps = 0;
   plan->width = 0;
+  plan->choice = -1;
   if (aa->kind == CZ_AA_AUTO) {
     int k = (int)cz_rng_below(rng, (uint32_t)aa->n_sub);
+    plan->choice = k;
     for (int j = 0; j < aa->sub_len[k]; j++)
       if (draw_op(aa, &aa->sub[k][j], rng, &plan->steps[plan->n_steps])) plan->n_steps++;
   } else if (aa->kind == CZ_AA_RAND) {

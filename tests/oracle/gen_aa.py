@@ -7,6 +7,10 @@ and a text tensor "cases", one line per check:
                               float; INTERP 0 nearest, 1 bilinear, 2 bicubic)
   level NAME M NEG ARG        timm's level_to_arg(M) with the random sign
                               forced (NEG 1: negated); ARG repr
+  augmix K IMG BLENDED M W1,..,Ww NAME:ARG:INTERP,...  AugMixAugment's
+                              _apply_basic / _apply_blended with the given
+                              float32 weights and m, each chain the listed
+                              steps split evenly; expected u8 in "mix.K"
   parse STRING|KIND|N|OPS     the transform timm builds for STRING with
                               img_size 224, mean (0.485, 0.456, 0.406) and
                               interpolation 'random'; OPS: NAME:PROB:M:MSTD:MMAX
@@ -145,6 +149,44 @@ def parse_cases(t):
     return out
 
 
+class _Steps:
+    """One 'op' for AugMixAugment that replays fixed steps in order."""
+
+    def __init__(self, steps, fill):
+        self.steps, self.fill = list(steps), fill
+
+    def __call__(self, img):
+        name, arg, interp = self.steps.pop(0)
+        return run_op(name, arg, interp, img)
+
+
+MIX = [
+    (0, 0, [0.2, 0.5, 0.3], 0.7, [("Rotate", 12.5, 2), ("Equalize", 0, 2), ("ShearX", -0.1, 1),
+                                  ("Sharpness", 1.6, 2), ("Solarize", 100, 2), ("TranslateYRel", 0.2, 1)]),
+    (1, 1, [0.6, 0.4], 0.35, [("Posterize", 3, 2), ("Contrast", 0.4, 2),
+                             ("Rotate", -20.0, 1), ("AutoContrast", 0, 2)]),
+    (2, 0, [0.1, 0.2, 0.3, 0.4], 0.9, [("Brightness", 1.5, 2), ("ShearY", 0.2, 2),
+                                       ("Color", 0.3, 2), ("Invert", 0, 2)]),
+    (2, 1, [0.25, 0.25, 0.5], 0.5, [("Equalize", 0, 2), ("Rotate", 5.0, 2), ("Solarize", 50, 2)]),
+]
+
+
+def mix_cases(t, ims):
+    lines = []
+    for k, (im, blended, w, m, steps) in enumerate(MIX):
+        w = np.asarray(w, dtype=np.float32)
+        m = np.float32(m)
+        depth = len(steps) // len(w)
+        aug = A.AugMixAugment([_Steps(steps, FILL)], width=len(w), depth=depth, blended=bool(blended))
+        img = pil(ims[im])
+        out = aug._apply_blended(img, w, m) if blended else aug._apply_basic(img, w, m)
+        t["mix.%d" % k] = arr(out)
+        lines.append("augmix %d %d %d %r %s %s" % (
+            k, im, blended, float(m), ",".join(repr(float(x)) for x in w),
+            ",".join("%s:%r:%d" % (n, float(a), i) for n, a, i in steps)))
+    return lines
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -156,6 +198,7 @@ def main():
     for i, (name, a, interp, k) in enumerate(op_cases()):
         t["op.%d" % i] = arr(run_op(name, a, interp, pil(ims[k])))
         lines.append("op %d %s %r %d %d" % (i, name, float(a), interp, k))
+    lines += mix_cases(t, ims)
     lines += level_cases()
     lines += parse_cases(t)
     t["cases"] = "\n".join(lines) + "\n"

@@ -3,7 +3,8 @@
  * generated gray / RGB images must equal timm's PIL result exactly (0 LSB:
  * point ops, enhance, and the nearest / bilinear / bicubic affine paths);
  * level arguments must be the same doubles; parsed transforms the same
- * op lists, probabilities, magnitudes and hparams. */
+ * op lists, probabilities, magnitudes and hparams; AugMix's mixing of
+ * fixed chains with fixed weights the same bytes. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -106,6 +107,64 @@ static void test_levels_match_timm(void **state) {
   ct_bundle_free(b);
 }
 
+/* AugMix's mixing (basic and blended) for fixed weights, m and chains. */
+static void test_augmix_matches_timm(void **state) {
+  (void)state;
+  ct_bundle *b = bundle();
+  cz_aa aa = {.kind = CZ_AA_AUGMIX, .fill = {124, 116, 104}};
+  int n = 0;
+  for (const char *line = cases(b); *line; line = strchr(line, '\n') + 1) {
+    int k, im, blended, used;
+    double m;
+    if (sscanf(line, "augmix %d %d %d %lf %n", &k, &im, &blended, &m, &used) != 4) continue;
+    static cz_aa_plan plan;
+    memset(&plan, 0, sizeof plan);
+    plan.kind = CZ_AA_AUGMIX;
+    plan.blended = blended != 0;
+    plan.m = (float)m;
+    const char *p = line + used;
+    while (*p != ' ') {
+      plan.mix_w[plan.width++] = (float)strtod(p, (char **)&p);
+      if (*p == ',') p++;
+    }
+    p++;
+    cz_aa_step steps[64];
+    int ns = 0;
+    while (*p && *p != '\n') {
+      char name[64];
+      double arg;
+      int interp, u;
+      if (sscanf(p, "%63[^:]:%lf:%d%n", name, &arg, &interp, &u) != 3) fail_msg("bad %s", p);
+      steps[ns++] = (cz_aa_step){(cz_aa_opname)op_of(name), arg, interp};
+      p += u;
+      if (*p == ',') p++;
+    }
+    int depth = ns / plan.width;
+    for (int c = 0; c < plan.width; c++) {
+      plan.chain_len[c] = depth;
+      for (int j = 0; j < depth; j++) plan.steps[c * CZ_AA_MAX_DEPTH + j] = steps[c * depth + j];
+    }
+    char key[64];
+    snprintf(key, sizeof key, "img.%d", im);
+    cz_image src = tensor_image(ct_bundle_need(b, key));
+    snprintf(key, sizeof key, "mix.%d", k);
+    cz_image want = tensor_image(ct_bundle_need(b, key));
+    size_t sz = (size_t)src.w * (size_t)src.h * (size_t)src.c;
+    cz_image img = src;
+    img.px = malloc(sz);
+    memcpy(img.px, src.px, sz);
+    cz_err *e = cz_aa_apply(&aa, &plan, &img);
+    if (e) fail_msg("%s", cz_err_msg(e));
+    int diff = 0;
+    for (size_t i = 0; i < sz; i++) diff += img.px[i] != want.px[i];
+    if (diff) fail_msg("augmix case %d: %d of %zu values differ (tolerance: exact)", k, diff, sz);
+    free(img.px);
+    n++;
+  }
+  assert_int_equal(n, 4);
+  ct_bundle_free(b);
+}
+
 /* "NAME:PROB:M:MSTD:MMAX" of our op vs the line's. */
 static void check_op(const char *s, const char *desc, const cz_aa *aa, const cz_aa_op *op) {
   char want[128], got[128];
@@ -196,6 +255,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ops_match_timm),
       cmocka_unit_test(test_levels_match_timm),
+      cmocka_unit_test(test_augmix_matches_timm),
       cmocka_unit_test(test_parse_matches_timm),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
