@@ -31,21 +31,25 @@ static double bicubic(double v1, double v2, double v3, double v4, double d) {
   return p1 + d * (p2 + d * (p3 + d * p4));
 }
 
-/* The horizontal BICUBIC of one row on integer samples (exact in int). */
-static double bicubic_row(const uint8_t *row, const int xs[4], int c, int b, double d) {
-  int v1 = row[xs[0] * c + b], v2 = row[xs[1] * c + b], v3 = row[xs[2] * c + b],
-      v4 = row[xs[3] * c + b];
+/* The horizontal BICUBIC of one row on integer samples (the p terms are
+ * exact in int, as PIL computes them from UINT8 samples). */
+static inline double bicubic_row(const uint8_t *row, const int xo[4], double d) {
+  int v1 = row[xo[0]], v2 = row[xo[1]], v3 = row[xo[2]], v4 = row[xo[3]];
   double p1 = v2, p2 = -v1 + v3, p3 = 2 * (v1 - v2) + v3 - v4, p4 = -v1 + v2 - v3 + v4;
   return p1 + d * (p2 + d * (p3 + d * p4));
 }
 
 /* ImagingGenericTransform with affine_transform and the bilinear or bicubic
- * filter; pixels that map outside keep the fill (out is pre-filled). */
-static void generic_affine(const cz_image *in, const double a[6], int interp, uint8_t *out) {
-  int w = in->w, h = in->h, c = in->c;
+ * filter; pixels that map outside keep the fill (out is pre-filled). c is
+ * a constant at each call site, so the channel loops unroll. */
+static inline __attribute__((always_inline)) void generic_affine_c(const cz_image *in,
+                                                                   const double a[6], int interp,
+                                                                   uint8_t *out, const int c) {
+  int w = in->w, h = in->h;
+  size_t row = (size_t)w * (size_t)c;
   for (int y = 0; y < h; y++) {
     for (int x = 0; x < w; x++) {
-      uint8_t *o = out + ((size_t)y * (size_t)w + (size_t)x) * (size_t)c;
+      uint8_t *o = out + (size_t)y * row + (size_t)x * (size_t)c;
       double xi = x + 0.5, yi = y + 0.5;
       double xin = a[0] * xi + a[1] * yi + a[2];
       double yin = a[3] * xi + a[4] * yi + a[5];
@@ -55,35 +59,43 @@ static void generic_affine(const cz_image *in, const double a[6], int interp, ui
       int fx = floor_i(xin), fy = floor_i(yin);
       double dx = xin - fx, dy = yin - fy;
       if (interp == CZ_INTERP_BILINEAR) {
-        int x0 = clipi(fx, w), x1 = clipi(fx + 1, w);
-        const uint8_t *r0 = in->px + (size_t)clipi(fy, h) * (size_t)w * (size_t)c;
+        int x0 = clipi(fx, w) * c, x1 = clipi(fx + 1, w) * c;
+        const uint8_t *r0 = in->px + (size_t)clipi(fy, h) * row;
         bool has1 = fy + 1 >= 0 && fy + 1 < h;
-        const uint8_t *r1 = has1 ? in->px + (size_t)(fy + 1) * (size_t)w * (size_t)c : r0;
+        const uint8_t *r1 = has1 ? in->px + (size_t)(fy + 1) * row : r0;
         for (int b = 0; b < c; b++) {
-          double v1 = r0[x0 * c + b] + (r0[x1 * c + b] - r0[x0 * c + b]) * dx;
-          double v2 = has1 ? r1[x0 * c + b] + (r1[x1 * c + b] - r1[x0 * c + b]) * dx : v1;
+          double v1 = r0[x0 + b] + (r0[x1 + b] - r0[x0 + b]) * dx;
+          double v2 = has1 ? r1[x0 + b] + (r1[x1 + b] - r1[x0 + b]) * dx : v1;
           v1 = v1 + (v2 - v1) * dy;
           o[b] = (uint8_t)v1;
         }
       } else {
         fx--;
         fy--;
-        int xs[4] = {clipi(fx, w), clipi(fx + 1, w), clipi(fx + 2, w), clipi(fx + 3, w)};
-        const uint8_t *rows[4];
-        bool has[4] = {true, fy + 1 >= 0 && fy + 1 < h, fy + 2 >= 0 && fy + 2 < h,
-                       fy + 3 >= 0 && fy + 3 < h};
-        rows[0] = in->px + (size_t)clipi(fy, h) * (size_t)w * (size_t)c;
+        int xo[4] = {clipi(fx, w) * c, clipi(fx + 1, w) * c, clipi(fx + 2, w) * c,
+                     clipi(fx + 3, w) * c};
+        /* The first row is clipped; a later one outside the image repeats
+         * the previous row's value (each checked on its own, as PIL). */
+        const uint8_t *rows[4] = {in->px + (size_t)clipi(fy, h) * row, NULL, NULL, NULL};
         for (int k = 1; k < 4; k++)
-          rows[k] = has[k] ? in->px + (size_t)(fy + k) * (size_t)w * (size_t)c : NULL;
+          if (fy + k >= 0 && fy + k < h) rows[k] = in->px + (size_t)(fy + k) * row;
         for (int b = 0; b < c; b++) {
           double v[4];
-          v[0] = bicubic_row(rows[0], xs, c, b, dx);
-          for (int k = 1; k < 4; k++) v[k] = has[k] ? bicubic_row(rows[k], xs, c, b, dx) : v[k - 1];
+          int xb[4] = {xo[0] + b, xo[1] + b, xo[2] + b, xo[3] + b};
+          v[0] = bicubic_row(rows[0], xb, dx);
+          for (int k = 1; k < 4; k++) v[k] = rows[k] ? bicubic_row(rows[k], xb, dx) : v[k - 1];
           o[b] = cubic_u8(bicubic(v[0], v[1], v[2], v[3], dy));
         }
       }
     }
   }
+}
+
+static void generic_affine(const cz_image *in, const double a[6], int interp, uint8_t *out) {
+  if (in->c == 3)
+    generic_affine_c(in, a, interp, out, 3);
+  else
+    generic_affine_c(in, a, interp, out, 1);
 }
 
 static bool fixed_ok(const double a[6], int x, int y) {
@@ -243,14 +255,23 @@ static void apply_lut(cz_image *img, uint8_t lut[][256]) {
       p[2] = lut[2][p[2]];
     }
   } else {
-    for (size_t i = 0; i < n * c; i++) p[i] = lut[i % c][p[i]];
+    for (size_t i = 0; i < n; i++) p[i] = lut[0][p[i]];
   }
 }
 
 static void histograms(const cz_image *img, uint32_t hist[][256]) {
   size_t n = (size_t)img->w * (size_t)img->h, c = (size_t)img->c;
   memset(hist, 0, sizeof(uint32_t) * 256 * c);
-  for (size_t i = 0; i < n * c; i++) hist[i % c][img->px[i]]++;
+  const uint8_t *p = img->px;
+  if (c == 3) {
+    for (size_t i = 0; i < n; i++, p += 3) {
+      hist[0][p[0]]++;
+      hist[1][p[1]]++;
+      hist[2][p[2]]++;
+    }
+  } else {
+    for (size_t i = 0; i < n; i++) hist[0][p[i]]++;
+  }
 }
 
 /* ImageOps.autocontrast(img) (cutoff 0): each band stretched from its
