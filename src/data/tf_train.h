@@ -1,5 +1,5 @@
-/* The training transform: timm's transforms_imagenet_train without
- * auto-augment, random erasing or mixup (RandomResizedCrop, flips,
+/* The training transform: timm's transforms_imagenet_train without random
+ * erasing or mixup (RandomResizedCrop, flips, auto-augment (data/aa.h),
  * ColorJitter, ToTensor, Normalize), all randomness from a cz_rng. */
 #ifndef CZ_DATA_TF_TRAIN_H
 #define CZ_DATA_TF_TRAIN_H
