@@ -20,6 +20,8 @@ typedef enum {
   CZ_AA_BRIGHTNESS, CZ_AA_BRIGHTNESS_INC, CZ_AA_SHARPNESS, CZ_AA_SHARPNESS_INC,
   CZ_AA_SHEAR_X, CZ_AA_SHEAR_Y, CZ_AA_TRANSLATE_X, CZ_AA_TRANSLATE_Y,
   CZ_AA_TRANSLATE_X_REL, CZ_AA_TRANSLATE_Y_REL,
+  CZ_AA_DESATURATE, CZ_AA_GAUSSIAN_BLUR,
+  CZ_AA_GAUSSIAN_BLUR_RAND, /* sampled into GaussianBlur with a drawn radius */
   CZ_AA_NOPS
 } cz_aa_opname;
 
@@ -114,6 +116,9 @@ double cz_aa_level_arg(const cz_aa *aa, cz_aa_opname op, double m, bool negate);
 
 /* timm's op name for op (e.g. "TranslateXRel"). */
 const char *cz_aa_op_name(cz_aa_opname op);
+
+/* Image.filter(ImageFilter.GaussianBlur(radius)) in place (aa_blur.c). */
+cz_err *cz_aa_gaussian_blur(cz_image *img, float radius);
 
 /* In-place flips of an 8-bit image. */
 void cz_aa_flip(cz_image *img, bool hflip, bool vflip);

@@ -3,8 +3,9 @@
  * Image.transform(AFFINE) and rotate (Geometry.c: the generic transform
  * with the bilinear / bicubic filters, the nearest fast paths), ImageOps
  * autocontrast / equalize / invert / solarize / posterize, timm's
- * solarize_add table and ImageEnhance (Sharpness: the SMOOTH 3x3 filter of
- * Filter.c, then Image.blend). */
+ * solarize_add table, ImageEnhance (Sharpness: the SMOOTH 3x3 filter of
+ * Filter.c, then Image.blend), timm's desaturate and GaussianBlur
+ * (aa_blur.c). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -415,6 +416,12 @@ cz_err *cz_aa_op_apply(cz_image *img, cz_aa_opname op, double arg, int interp,
     case CZ_AA_BRIGHTNESS_INC: cz_tf_jitter(img, CZ_JIT_BRIGHTNESS, (float)arg); return NULL;
     case CZ_AA_SHARPNESS:
     case CZ_AA_SHARPNESS_INC: return sharpness(img, (float)arg);
+    case CZ_AA_DESATURATE: { /* timm: Color(min(1, max(0, 1 - factor))) */
+      double f = fmin(1.0, fmax(0.0, 1.0 - arg));
+      cz_tf_jitter(img, CZ_JIT_SATURATION, (float)f);
+      return NULL;
+    }
+    case CZ_AA_GAUSSIAN_BLUR: return cz_aa_gaussian_blur(img, (float)arg);
     case CZ_AA_ROTATE: return rotate(img, arg, interp, fill);
     case CZ_AA_SHEAR_X: {
       double a[6] = {1, arg, 0, 0, 1, 0};

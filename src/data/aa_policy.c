@@ -2,7 +2,8 @@
  * and auto_augment.py do: the AutoAugment policy tables, RandAugment's and
  * AugMix's op sets and options, and the hparams (translate_const,
  * translate_pct, img_mean, interpolation). Where timm silently ignores a
- * section (no digit in it, an unknown 't' set) we report it instead. */
+ * section (no digit in it) or falls back to the default set (an unknown
+ * 't' name) we report an error instead. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -18,7 +19,7 @@ static const char *const NAMES[CZ_AA_NOPS] = {
     "PosterizeOriginal", "Solarize", "SolarizeIncreasing", "SolarizeAdd", "Color",
     "ColorIncreasing", "Contrast", "ContrastIncreasing", "Brightness", "BrightnessIncreasing",
     "Sharpness", "SharpnessIncreasing", "ShearX", "ShearY", "TranslateX", "TranslateY",
-    "TranslateXRel", "TranslateYRel"};
+    "TranslateXRel", "TranslateYRel", "Desaturate", "GaussianBlur", "GaussianBlurRand"};
 
 const char *cz_aa_op_name(cz_aa_opname op) {
   return op >= 0 && op < CZ_AA_NOPS ? NAMES[op] : "?";
@@ -31,7 +32,8 @@ enum {
   COLI = CZ_AA_COLOR_INC, CON = CZ_AA_CONTRAST, CONI = CZ_AA_CONTRAST_INC,
   BRI = CZ_AA_BRIGHTNESS, BRII = CZ_AA_BRIGHTNESS_INC, SHA = CZ_AA_SHARPNESS,
   SHAI = CZ_AA_SHARPNESS_INC, SHX = CZ_AA_SHEAR_X, SHY = CZ_AA_SHEAR_Y,
-  TXR = CZ_AA_TRANSLATE_X_REL, TYR = CZ_AA_TRANSLATE_Y_REL,
+  TXR = CZ_AA_TRANSLATE_X_REL, TYR = CZ_AA_TRANSLATE_Y_REL, DES = CZ_AA_DESATURATE,
+  GB = CZ_AA_GAUSSIAN_BLUR, GBR = CZ_AA_GAUSSIAN_BLUR_RAND,
 };
 
 typedef struct {
@@ -76,6 +78,13 @@ static const pol_op RAND_WEIGHTED[15] = {
     {ROT, 3, 0},     {SHX, 2, 0},     {SHY, 2, 0},     {TXR, 1, 0},     {TYR, 1, 0},
     {COLI, .25, 0},  {SHAI, .25, 0},  {AC, .25, 0},    {SOLI, .05, 0},  {SOLA, .05, 0},
     {CONI, .05, 0},  {BRII, .05, 0},  {EQ, .05, 0},    {POSI, .05, 0},  {INV, .05, 0}};
+/* _RAND_3A and _RAND_WEIGHTED_3A (dict order). */
+static const int RAND_3A_OPS[3] = {SOLI, DES, GB};
+static const pol_op RAND_WEIGHTED_3A[14] = {
+    {SOLI, 6, 0}, {DES, 6, 0},  {GB, 6, 0},   {ROT, 3, 0},  {SHX, 2, 0},  {SHY, 2, 0},  {POSI, 1, 0},
+    {AC, 1, 0},   {COLI, 1, 0}, {SHAI, 1, 0}, {CONI, 1, 0}, {BRII, 1, 0}, {EQ, 1, 0},   {INV, 1, 0}};
+/* auto_augment_policy_3a: one op per sub-policy. */
+static const pol_op POLICY_3A[3] = {{SOL, 1.0, 5}, {DES, 1.0, 10}, {GBR, 1.0, 10}};
 /* _AUGMIX_TRANSFORMS. */
 static const int AUGMIX_OPS[13] = {AC, COLI, CONI, BRII, SHAI, EQ, ROT, POSI, SOLI, SHX, SHY,
                                    TXR, TYR};
@@ -131,11 +140,10 @@ static cz_err *parse_auto(const char *s, char **secs, int n, cz_aa *aa) {
     table = ORIGINAL;
     r = pol[8] == 'r';
   } else if (!strcmp(pol, "3a")) {
-    return bad(s, "AutoAugment policy '%s' (GaussianBlurRand, Desaturate) is not supported yet%s",
-               pol, "");
+    table = NULL;
   } else {
     return bad(s, "unknown policy '%s' (expected %s)", pol,
-               "original, originalr, v0, v0r, or rand-..., augmix-...");
+               "original, originalr, v0, v0r, 3a, or rand-..., augmix-...");
   }
   aa->kind = CZ_AA_AUTO;
   bool mstd_set = false;
@@ -149,6 +157,14 @@ static cz_err *parse_auto(const char *s, char **secs, int n, cz_aa *aa) {
       return bad(s, "AutoAugment option '%s': %s", secs[i], "mstd takes a number >= 0");
     if (!mstd_set) aa->mstd = v; /* timm: hparams.setdefault, the first wins */
     mstd_set = true;
+  }
+  if (!table) {
+    aa->n_sub = 3;
+    for (int k = 0; k < 3; k++) {
+      aa->sub_len[k] = 1;
+      aa->sub[k][0] = (cz_aa_op){(cz_aa_opname)POLICY_3A[k].op, POLICY_3A[k].p, POLICY_3A[k].m};
+    }
+    return NULL;
   }
   aa->n_sub = 25;
   for (int k = 0; k < 25; k++) {
@@ -213,23 +229,32 @@ static cz_err *parse_rand(const char *s, char **secs, int n, cz_aa *aa) {
     }
   }
   aa->num_layers = (int)layers;
+  const pol_op *wt = NULL;
+  int nw = 0;
   if (tset && !strcmp(tset, "weights")) {
+    wt = RAND_WEIGHTED;
+    nw = 15;
+  } else if (tset && !strcmp(tset, "3aw")) {
+    wt = RAND_WEIGHTED_3A;
+    nw = 14;
+  }
+  if (wt) {
     aa->weighted = true;
-    aa->n_ops = 15;
+    aa->n_ops = nw;
     double sum = 0;
-    for (int i = 0; i < 15; i++) sum += RAND_WEIGHTED[i].p;
-    for (int i = 0; i < 15; i++) {
-      aa->ops[i] = (cz_aa_op){(cz_aa_opname)RAND_WEIGHTED[i].op, prob, (double)m};
-      aa->weight[i] = RAND_WEIGHTED[i].p / sum;
+    for (int i = 0; i < nw; i++) sum += wt[i].p;
+    for (int i = 0; i < nw; i++) {
+      aa->ops[i] = (cz_aa_op){(cz_aa_opname)wt[i].op, prob, (double)m};
+      aa->weight[i] = wt[i].p / sum;
     }
-    if (layers > 15)
-      return bad(s, "RandAugment '%s': %s", "tweights",
-                 "n > 15, but it draws without replacement from 15 ops");
-  } else if (tset && (!strcmp(tset, "3a") || !strcmp(tset, "3aw"))) {
-    return bad(s, "RandAugment transform set 't%s' (GaussianBlur, Desaturate) is not supported "
-                  "yet%s", tset, "");
+    if (layers > nw)
+      return bad(s, "RandAugment 't%s': n > %d, but it draws without replacement from %d ops",
+                 tset, nw, nw);
+  } else if (tset && !strcmp(tset, "3a")) {
+    set_ops(aa, RAND_3A_OPS, 3, prob, (double)m);
   } else if (tset) {
-    return bad(s, "unknown RandAugment transform set 't%s' (expected %s)", tset, "tweights");
+    return bad(s, "unknown RandAugment transform set 't%s' (expected %s)", tset,
+               "tweights, t3a, t3aw");
   } else {
     set_ops(aa, inc ? RAND_INC_OPS : RAND_OPS, 15, prob, (double)m);
   }

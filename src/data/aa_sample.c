@@ -47,6 +47,10 @@ double cz_aa_level_arg(const cz_aa *aa, cz_aa_opname op, double m, bool negate) 
     case CZ_AA_TRANSLATE_Y: v = l * (double)aa->translate_const; break;
     case CZ_AA_TRANSLATE_X_REL:
     case CZ_AA_TRANSLATE_Y_REL: v = l * aa->translate_pct; break;
+    /* _minmax_level_to_arg with timm's bounds, clamped */
+    case CZ_AA_DESATURATE: return fmax(0.5, fmin(1.0, 0.5 + 0.5 * l));
+    case CZ_AA_GAUSSIAN_BLUR: return fmax(0.1, fmin(2.0, 0.1 + (2.0 - 0.1) * l));
+    case CZ_AA_GAUSSIAN_BLUR_RAND: return fmax(0.0, fmin(1.0, 0.0 + (1.0 - 0.0) * l));
     default: return 0.0; /* AutoContrast, Equalize, Invert take none */
   }
   return negate ? -v : v;
@@ -68,6 +72,10 @@ static bool draw_op(const cz_aa *aa, const cz_aa_op *op, cz_rng *rng, cz_aa_step
   st->op = op->op;
   st->arg = cz_aa_level_arg(aa, op->op, m, neg);
   st->interp = aa->interp[0];
+  if (op->op == CZ_AA_GAUSSIAN_BLUR_RAND) { /* radius = random.uniform(0.1, 2 * factor) */
+    st->op = CZ_AA_GAUSSIAN_BLUR;
+    st->arg = 0.1 + (2.0 * st->arg - 0.1) * cz_rng_uniform(rng);
+  }
   if (geometric(op->op) && aa->n_interp > 1)
     st->interp = aa->interp[cz_rng_below(rng, (uint32_t)aa->n_interp)];
   return true;

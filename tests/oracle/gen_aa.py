@@ -67,7 +67,8 @@ def op_cases():
           ("Solarize", [0, 26, 128, 256]), ("SolarizeAdd", [0, 33, 110]),
           ("Posterize", [0, 1, 4, 7, 8]), ("Color", [0.1, 1.9, 0.55]),
           ("Contrast", [0.1, 1.9, 1.37]), ("Brightness", [0.1, 1.9, 0.8]),
-          ("Sharpness", [0.1, 1.9, 0.5, 1.0])]
+          ("Sharpness", [0.1, 1.9, 0.5, 1.0]), ("Desaturate", [0.5, 0.75, 1.0, 0.3]),
+          ("GaussianBlur", [0.1, 0.5, 1.0, 1.37, 2.0, 5.0, 30.0])]
     cases = []
     for name, args in geo:
         for a in args:
@@ -96,7 +97,7 @@ def level_cases():
     out = []
     hp = dict(translate_const=100, img_mean=FILL)
     for name, f in A.LEVEL_TO_ARG.items():
-        if f is None or name in ("Desaturate", "GaussianBlur", "GaussianBlurRand"):
+        if f is None:
             continue
         for m in (0.0, 1.0, 3.7, 5.0, 9.0, 10.0, 13.0):
             for neg in (0, 1):
@@ -113,7 +114,8 @@ def level_cases():
 PARSE = ["rand-m9-mstd0.5-inc1", "rand-m9-mstd0.5", "rand-m7-n3-p0.8-mmax20",
          "rand-mstd101-n1", "rand-m9-mstd0.5-mstd3", "rand-tweights-n2",
          "rand", "original", "originalr", "v0", "v0r-mstd0.5", "original-mstd2",
-         "augmix-m5-w4-d2", "augmix", "augmix-m3-w2-d1-a0.5-b1-mstd0.7"]
+         "augmix-m5-w4-d2", "augmix", "augmix-m3-w2-d1-a0.5-b1-mstd0.7",
+         "3a", "3a-mstd1", "rand-m9-t3a", "rand-n3-m7-t3aw", "rand-m9-tweights-inc1"]
 
 
 def op_desc(op):

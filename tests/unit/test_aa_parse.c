@@ -53,6 +53,11 @@ static void test_parse_table(void **state) {
               !a.blended && isinf(a.mstd) && a.translate_pct == 0.3 && a.ops[0].magnitude == 5);
   a = parse_ok("augmix-a0.5-b1-mstd0");
   assert_true(a.alpha == 0.5 && a.blended && a.mstd == 0 && a.width == 3 && a.depth == -1);
+  a = parse_ok("3a");
+  assert_true(a.kind == CZ_AA_AUTO && a.n_sub == 3 && a.sub_len[2] == 1 && a.color_jitter);
+  assert_int_equal(a.sub[2][0].op, CZ_AA_GAUSSIAN_BLUR_RAND);
+  a = parse_ok("rand-m9-t3a");
+  assert_true(a.n_ops == 3 && !a.weighted && a.color_jitter);
   /* hparams: size, mean, interpolation */
   const float gm[1] = {0.5f};
   assert_null(cz_aa_parse("rand", 32, 40, 1, gm, "nearest", &a));
@@ -88,24 +93,21 @@ static void test_parse_errors(void **state) {
   expect_err("rand-n20", NULL, 3,
              "data_augmentation.aa: 'rand-n20': RandAugment option 'n20': n takes an integer in "
              "[0, 16]");
-  expect_err("rand-m9-t3a", NULL, 3,
-             "data_augmentation.aa: 'rand-m9-t3a': RandAugment transform set 't3a' (GaussianBlur, "
-             "Desaturate) is not supported yet");
   expect_err("rand-tfoo", NULL, 3,
              "data_augmentation.aa: 'rand-tfoo': unknown RandAugment transform set 'tfoo' "
-             "(expected tweights)");
+             "(expected tweights, t3a, t3aw)");
   expect_err("rand-n16-tweights", NULL, 3,
              "data_augmentation.aa: 'rand-n16-tweights': RandAugment 'tweights': n > 15, but it "
              "draws without replacement from 15 ops");
+  expect_err("rand-n15-t3aw", NULL, 3,
+             "data_augmentation.aa: 'rand-n15-t3aw': RandAugment 't3aw': n > 14, but it draws "
+             "without replacement from 14 ops");
   expect_err("randaug-m9", NULL, 3,
              "data_augmentation.aa: 'randaug-m9': unknown RandAugment variant 'randaug' (expected "
              "rand)");
   expect_err("v1", NULL, 3,
              "data_augmentation.aa: 'v1': unknown policy 'v1' (expected original, originalr, v0, "
-             "v0r, or rand-..., augmix-...)");
-  expect_err("3a", NULL, 3,
-             "data_augmentation.aa: '3a': AutoAugment policy '3a' (GaussianBlurRand, Desaturate) "
-             "is not supported yet");
+             "v0r, 3a, or rand-..., augmix-...)");
   expect_err("v0-m9", NULL, 3,
              "data_augmentation.aa: 'v0-m9': unknown AutoAugment option 'm9' (expected mstd)");
   expect_err("original-mstdx", NULL, 3,
@@ -232,6 +234,34 @@ static void test_auto_subpolicies(void **state) {
   near("v0[0] Equalize applied", (double)first / n0, 0.8, sqrt(0.16 / n0));
 }
 
+/* 3a: sub-policies 1/3 each; GaussianBlurRand's radius uniform in
+ * [0.1, 2 * 1.0] (factor 1 at magnitude 10). */
+static void test_3a_blur_radius(void **state) {
+  (void)state;
+  static cz_aa_plan plan;
+  cz_aa aa = parse_ok("3a");
+  cz_rng rng = cz_rng_make(15, 4);
+  double s1 = 0, s2 = 0;
+  long nb = 0, count[3] = {0};
+  for (int i = 0; i < N; i++) {
+    cz_aa_sample(&aa, &rng, &plan);
+    count[plan.choice]++;
+    assert_int_equal(plan.n_steps, 1);
+    if (plan.choice == 2) {
+      assert_int_equal(plan.steps[0].op, CZ_AA_GAUSSIAN_BLUR);
+      double r = plan.steps[0].arg;
+      assert_true(r >= 0.1 && r <= 2.0);
+      s1 += r;
+      s2 += r * r;
+      nb++;
+    }
+  }
+  for (int k = 0; k < 3; k++) near("3a sub-policy", count[k] / (double)N, 1.0 / 3, sqrt(2.0 / 9 / N));
+  double mean = s1 / nb, sd = sqrt(s2 / nb - mean * mean), want_sd = 1.9 / sqrt(12.0);
+  near("blur radius mean", mean, 1.05, want_sd / sqrt((double)nb));
+  near("blur radius sd", sd, want_sd, want_sd / sqrt((double)nb));
+}
+
 static void test_augmix_weights(void **state) {
   (void)state;
   static cz_aa_plan plan;
@@ -275,6 +305,7 @@ int main(void) {
       cmocka_unit_test(test_parse_table),       cmocka_unit_test(test_parse_errors),
       cmocka_unit_test(test_rand_frequencies),  cmocka_unit_test(test_magnitude_noise),
       cmocka_unit_test(test_auto_subpolicies),  cmocka_unit_test(test_augmix_weights),
+      cmocka_unit_test(test_3a_blur_radius),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

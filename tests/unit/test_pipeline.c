@@ -198,10 +198,10 @@ static void test_mixup(void **state) {
  * from the run without it. */
 static void test_train_aa(void **state) {
   (void)state;
-  char *strs[3] = {"rand-m9-mstd0.5-inc1", "original-mstd0.5", "augmix-m5-w4-d2"};
+  char *strs[4] = {"rand-m9-mstd0.5-inc1", "original-mstd0.5", "augmix-m5-w4-d2", "3a"};
   cz_config plain = make_cfg(0);
   epoch_out ref = run(&plain, CZ_PIPE_TRAIN, 1);
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < 4; i++) {
     cz_config c0 = make_cfg(0), c2 = make_cfg(2);
     c0.data_augmentation.aa = c2.data_augmentation.aa = (cz_cstr){true, strs[i]};
     epoch_out a = run(&c0, CZ_PIPE_TRAIN, 1), b = run(&c2, CZ_PIPE_TRAIN, 1);
