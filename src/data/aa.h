@@ -91,7 +91,8 @@ typedef struct {
 } cz_aa_plan;
 
 /* Parses an aa string as timm's create_transform does; hparams from the
- * input size (h, w), the mean (c values, 1 or 3) and the train
+ * input size (h, w; translate_const uses the width, as the reference's
+ * img_size = input_shape[-1]), the mean (c values, 1 or 3) and the train
  * interpolation (NULL/"random": random bilinear/bicubic). Errors name
  * data_augmentation.aa, the string and the part not understood. A NULL,
  * empty or "none" string gives kind CZ_AA_OFF. */

@@ -314,8 +314,10 @@ cz_err *cz_aa_parse(const char *s, int h, int w, int c, const float *mean, const
   if (c != 1 && c != 3)
     return cz_err_new(CZ_EXIT_USAGE, "data_augmentation.aa: '%s' needs 1 or 3 input channels, "
                       "not %d", s, c);
-  /* create_transform's hparams */
-  aa->translate_const = (int)((h < w ? h : w) * 0.45);
+  /* create_transform's hparams; img_size is the width (the reference
+   * passes input_shape[-1], timm then takes int(0.45 * img_size)). */
+  (void)h;
+  aa->translate_const = (int)(w * 0.45);
   for (int i = 0; i < 3; i++) {
     double v = nearbyint(255.0 * mean[c == 1 ? 0 : i]); /* Python round: half to even */
     aa->fill[i] = (uint8_t)(v > 255 ? 255 : v < 0 ? 0 : v);

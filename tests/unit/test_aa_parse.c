@@ -58,10 +58,10 @@ static void test_parse_table(void **state) {
   assert_int_equal(a.sub[2][0].op, CZ_AA_GAUSSIAN_BLUR_RAND);
   a = parse_ok("rand-m9-t3a");
   assert_true(a.n_ops == 3 && !a.weighted && a.color_jitter);
-  /* hparams: size, mean, interpolation */
+  /* hparams: size (translate_const from the width 40), mean, interpolation */
   const float gm[1] = {0.5f};
   assert_null(cz_aa_parse("rand", 32, 40, 1, gm, "nearest", &a));
-  assert_true(a.translate_const == 14 && a.fill[0] == 128 && a.n_interp == 1 &&
+  assert_true(a.translate_const == 18 && a.fill[0] == 128 && a.n_interp == 1 &&
               a.interp[0] == CZ_INTERP_NEAREST);
   assert_null(cz_aa_parse(NULL, 32, 40, 3, MEAN, NULL, &a));
   assert_int_equal(a.kind, CZ_AA_OFF);
