@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "data/pipeline.h"
+#include "data/tf_train.h"
 #include "io/img.h"
 #include "util/mem.h"
 
@@ -213,6 +214,15 @@ static void test_train_aa(void **state) {
     run_free(&b);
   }
   run_free(&ref);
+  /* timm drops ColorJitter with aa unless '3a' is in the string. */
+  cz_config c = make_cfg(0);
+  cz_tf_train tf;
+  c.data_augmentation.aa = (cz_cstr){true, strs[0]};
+  assert_null(cz_tf_train_init(&c, &tf));
+  assert_true(tf.jitter[0] == 0 && tf.jitter[1] == 0 && tf.jitter[2] == 0);
+  c.data_augmentation.aa = (cz_cstr){true, strs[3]};
+  assert_null(cz_tf_train_init(&c, &tf));
+  assert_true(tf.jitter[0] == 0.4 && tf.jitter[1] == 0.4 && tf.jitter[2] == 0.4);
 }
 
 static void expect_open_err(const cz_config *c, const char *msg) {
