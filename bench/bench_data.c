@@ -57,8 +57,9 @@ static double measure(cz_ds_sample_ctx *ctx, int batch, int size, int workers, i
 }
 
 int main(int argc, char **argv) {
-  if (argc != 7 || (strcmp(argv[6], "eval") && strcmp(argv[6], "train"))) {
-    fprintf(stderr, "usage: bench_data DIR BATCH SIZE WORKERS EPOCHS eval|train\n");
+  if (argc != 7 ||
+      (strcmp(argv[6], "eval") && strcmp(argv[6], "train") && strcmp(argv[6], "randaug"))) {
+    fprintf(stderr, "usage: bench_data DIR BATCH SIZE WORKERS EPOCHS eval|train|randaug\n");
     return 2;
   }
   int batch = atoi(argv[2]), size = atoi(argv[3]), workers = atoi(argv[4]);
@@ -75,6 +76,22 @@ int main(int argc, char **argv) {
                    .interp = CZ_INTERP_BICUBIC, .aspect = CZ_ASPECT_CROP,
                    .mean = {0.485f, 0.456f, 0.406f}, .std = {0.229f, 0.224f, 0.225f}};
   printf("images %zu\n", f.samples.n);
+  if (!strcmp(argv[6], "randaug")) {
+    /* timm's create_transform(size, is_training=True, interpolation=
+     * 'bilinear', auto_augment='rand-m9-mstd0.5-inc1'): RRC, hflip,
+     * RandAugment (no ColorJitter with aa), ToTensor, Normalize. */
+    cz_tf_train tt = {.eval = tf, .scale = {0.08, 1.0}, .ratio = {0.75, 4.0 / 3.0},
+                      .n_interp = 1, .interp = {CZ_INTERP_BILINEAR}, .hflip = 0.5};
+    err = cz_aa_parse("rand-m9-mstd0.5-inc1", size, size, 3, tf.mean, "bilinear", &tt.aa);
+    if (err) {
+      fprintf(stderr, "bench_data: %s\n", cz_err_msg(err));
+      return 1;
+    }
+    cz_ds_sample_ctx ctx = cz_ds_sample_train(&f.samples, &tt);
+    printf("images_per_s %.1f\n", measure(&ctx, batch, size, workers, epochs));
+    cz_ds_folder_free(&f);
+    return 0;
+  }
   if (!strcmp(argv[6], "train")) {
     /* timm's default recipe (scale 0.08-1, ratio 3/4-4/3, hflip 0.5,
      * jitter 0.4) with bilinear only, as the peer's RandomResizedCrop:

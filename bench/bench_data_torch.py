@@ -1,6 +1,6 @@
 """torchvision peer of bench_data.c: ImageFolder + DataLoader with the eval
 or train transform, best images/s of EPOCHS timed epochs after one warm-up.
-Usage: bench_data_torch.py DIR BATCH SIZE WORKERS EPOCHS eval|train
+Usage: bench_data_torch.py DIR BATCH SIZE WORKERS EPOCHS eval|train|randaug
    or: bench_data_torch.py --generate DIR N CLASSES (writes the JPEGs)."""
 import os
 import sys
@@ -34,7 +34,12 @@ def main():
     torch.set_num_threads(1)  # the workers are the parallelism, as in czoo
     mode = sys.argv[6]
     norm = transforms.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
-    if mode == "train":
+    if mode == "randaug":
+        # timm's own RandAugment recipe (needs timm: run with the venv's python).
+        from timm.data import create_transform
+        tf = create_transform(size, is_training=True, interpolation="bilinear",
+                              auto_augment="rand-m9-mstd0.5-inc1")
+    elif mode == "train":
         # timm's default recipe; bilinear only (timm's 'random' also draws
         # bicubic), matching bench_data.c.
         tf = transforms.Compose([

@@ -1,17 +1,10 @@
 /* cz_config -> cz_pipe_opts: which augmentations a split gets, with
- * timm's defaults for unset keys, and a clear error for the options the
- * pipeline does not implement (rather than silently training without). */
+ * timm's defaults for unset keys, and a clear error for bad values. */
 #include <string.h>
 
 #include "data/pipeline.h"
 
 static double fl(cz_cfloat v, double dflt) { return v.set ? v.v : dflt; }
-
-static cz_err *unsupported(const cz_cfg_augmentation *a) {
-  if (a->aa.set && a->aa.v && a->aa.v[0])
-    return cz_err_new(CZ_EXIT_USAGE, "data_augmentation.aa: '%s' is not supported yet", a->aa.v);
-  return NULL;
-}
 
 /* aug_splits (timm's AugMixDataset), jsd_loss (timm's train.py asserts
  * aug_splits > 1 for it) and aug_repeats (RepeatAugSampler, one process). */
@@ -81,7 +74,6 @@ cz_err *cz_pipe_opts_make(const cz_config *cfg, cz_pipe_split which, int64_t num
   const cz_cfg_augmentation *a = &cfg->data_augmentation;
   bool train = which == CZ_PIPE_TRAIN;
   cz_err *e;
-  if (train && (e = unsupported(a))) return e;
   const cz_cints *is = &cfg->model.input_shape;
   if (!is->set || is->n != 3)
     return cz_err_new(CZ_EXIT_USAGE, "model.input_shape: expected [C, H, W]");

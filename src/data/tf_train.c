@@ -82,7 +82,15 @@ cz_err *cz_tf_train_init(const cz_config *cfg, cz_tf_train *tf) {
   if ((err = prob_of(&a->hflip, "hflip", 0.5, &tf->hflip))) return err;
   if ((err = prob_of(&a->vflip, "vflip", 0.0, &tf->vflip))) return err;
   if ((err = interp_of(&a->train_interpolation, tf))) return err;
-  return jitter_of(&a->color_jitter, tf);
+  if ((err = jitter_of(&a->color_jitter, tf))) return err;
+  /* timm: aa after the flips; ColorJitter dropped unless '3a' is in it. */
+  const cz_cstr *ti = &a->train_interpolation;
+  if ((err = cz_aa_parse(a->aa.set ? a->aa.v : NULL, tf->eval.h, tf->eval.w, tf->eval.c,
+                         tf->eval.mean, ti->set ? ti->v : NULL, &tf->aa)))
+    return err;
+  if (tf->aa.kind != CZ_AA_OFF && !tf->aa.color_jitter)
+    for (int i = 0; i < CZ_JIT_N; i++) tf->jitter[i] = 0.0;
+  return NULL;
 }
 
 static double uniform(cz_rng *rng, double lo, double hi) {
@@ -127,6 +135,7 @@ void cz_tf_rrc_params(int iw, int ih, const double scale[2], const double ratio[
 }
 
 void cz_tf_train_sample_aug(const cz_tf_train *tf, cz_rng *rng, cz_tf_train_params *p) {
+  if (tf->aa.kind != CZ_AA_OFF) cz_aa_sample(&tf->aa, rng, &p->aa);
   /* torchvision draws randperm(4) whatever is enabled; a disabled op is
    * skipped, so with hue off the three others are a uniform order, which
    * a shuffle of three draws (as before hue existed) as well. */
@@ -204,10 +213,15 @@ cz_err *cz_tf_train_base(const cz_tf_train *tf, const cz_image *img,
   return NULL;
 }
 
-/* The augmentation stage (timm's secondary transforms). AutoAugment, when
- * added, runs here before the colour ops, as timm orders them. */
+/* The augmentation stage (timm's secondary transforms): auto-augment,
+ * then the colour ops, as timm orders them. The image is already flipped
+ * (the base stage flips in place), which auto-augment's geometric ops,
+ * not being flip-invariant, need. */
 cz_err *cz_tf_train_augment(const cz_tf_train *tf, const cz_tf_train_params *p, cz_image *img) {
-  (void)tf;
+  if (p->aa.kind != CZ_AA_OFF) {
+    cz_err *err = cz_aa_apply(&tf->aa, &p->aa, img);
+    if (err) return err;
+  }
   unsigned done = 0;
   for (int i = 0; i < CZ_JIT_N; i++) {
     int op = p->order[i];

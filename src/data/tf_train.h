@@ -1,9 +1,9 @@
 /* The training transform: timm's transforms_imagenet_train without
- * auto-augment, random erasing or mixup (RandomResizedCrop, flips,
+ * random erasing or mixup (RandomResizedCrop, flips, auto-augment,
  * ColorJitter, ToTensor, Normalize), all randomness from a cz_rng. It runs
  * in three stages, as timm's create_transform(separate=True) splits it for
  * AugMixDataset (aug_splits): base (crop, resize, flips), augmentation
- * (colour jitter; AutoAugment belongs here too), normalize. */
+ * (auto-augment (data/aa.h), then colour jitter), normalize. */
 #ifndef CZ_DATA_TF_TRAIN_H
 #define CZ_DATA_TF_TRAIN_H
 
@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "config/cfg.h"
+#include "data/aa.h"
 #include "data/tf.h"
 #include "io/img.h"
 #include "util/err.h"
@@ -29,6 +30,7 @@ typedef struct {
   double hflip, vflip;    /* flip probabilities */
   double jitter[CZ_JIT_N]; /* strength s: factor uniform in [max(0,1-s), 1+s];
                               hue: s <= 0.5, factor uniform in [-s, s] */
+  cz_aa aa;               /* data_augmentation.aa (see data/aa.h) */
 } cz_tf_train;
 
 /* One sample's choices; apply_params turns them into pixels
@@ -42,6 +44,7 @@ typedef struct {
   int order[CZ_JIT_N];    /* colour ops in the order applied; each op runs at
                              most once (a repeated entry is skipped) */
   float factor[CZ_JIT_N]; /* per op (CZ_JIT_*); 1 (hue: 0) leaves the image */
+  cz_aa_plan aa;          /* auto-augment draws (kind CZ_AA_OFF: none) */
 } cz_tf_train_params;
 
 /* Builds the transform from model.input_shape, preprocessing.mean/std and

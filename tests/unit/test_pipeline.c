@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "data/pipeline.h"
+#include "data/tf_train.h"
 #include "io/img.h"
 #include "util/mem.h"
 
@@ -193,6 +194,37 @@ static void test_mixup(void **state) {
   assert_false(o.loader.shuffle);
 }
 
+/* data_augmentation.aa through the loader: the same bytes for 0 and 2
+ * workers (all draws from the per-sample stream), and the images differ
+ * from the run without it. */
+static void test_train_aa(void **state) {
+  (void)state;
+  char *strs[4] = {"rand-m9-mstd0.5-inc1", "original-mstd0.5", "augmix-m5-w4-d2", "3a"};
+  cz_config plain = make_cfg(0);
+  epoch_out ref = run(&plain, CZ_PIPE_TRAIN, 1);
+  for (int i = 0; i < 4; i++) {
+    cz_config c0 = make_cfg(0), c2 = make_cfg(2);
+    c0.data_augmentation.aa = c2.data_augmentation.aa = (cz_cstr){true, strs[i]};
+    epoch_out a = run(&c0, CZ_PIPE_TRAIN, 1), b = run(&c2, CZ_PIPE_TRAIN, 1);
+    assert_int_equal(a.n, 8);
+    assert_memory_equal(a.index, b.index, 8 * sizeof(int64_t));
+    assert_memory_equal(a.x, b.x, 8 * HWC * sizeof(float));
+    assert_memory_not_equal(a.x, ref.x, 8 * HWC * sizeof(float));
+    run_free(&a);
+    run_free(&b);
+  }
+  run_free(&ref);
+  /* timm drops ColorJitter with aa unless '3a' is in the string. */
+  cz_config c = make_cfg(0);
+  cz_tf_train tf;
+  c.data_augmentation.aa = (cz_cstr){true, strs[0]};
+  assert_null(cz_tf_train_init(&c, &tf));
+  assert_true(tf.jitter[0] == 0 && tf.jitter[1] == 0 && tf.jitter[2] == 0);
+  c.data_augmentation.aa = (cz_cstr){true, strs[3]};
+  assert_null(cz_tf_train_init(&c, &tf));
+  assert_true(tf.jitter[0] == 0.4 && tf.jitter[1] == 0.4 && tf.jitter[2] == 0.4);
+}
+
 static void expect_open_err(const cz_config *c, const char *msg) {
   cz_pipe *p = (cz_pipe *)1;
   cz_err *e = cz_pipe_open(c, &g_ds, CZ_PIPE_TRAIN, &p);
@@ -204,11 +236,11 @@ static void expect_open_err(const cz_config *c, const char *msg) {
 
 static void test_unsupported(void **state) {
   (void)state;
-  char aa[] = "rand-m9-mstd0.5";
+  char aa[] = "rand-q3";
   cz_config c = make_cfg(0);
   c.data_augmentation.aa = (cz_cstr){true, aa};
-  expect_open_err(&c, "data pipeline (training): data_augmentation.aa: 'rand-m9-mstd0.5' is "
-                      "not supported yet");
+  expect_open_err(&c, "data pipeline (training): data_augmentation.aa: 'rand-q3': unknown "
+                      "RandAugment option 'q3' (expected m, n, mstd, mmax, inc, p, t)");
   c = make_cfg(0);
   c.data_augmentation.aug_splits = (cz_cint){true, 9};
   expect_open_err(&c, "data pipeline (training): data_augmentation.aug_splits: 9: expected 0 "
@@ -287,7 +319,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_train),       cmocka_unit_test(test_eval),
       cmocka_unit_test(test_mixup),       cmocka_unit_test(test_unsupported),
-      cmocka_unit_test(test_save_grid),
+      cmocka_unit_test(test_save_grid),   cmocka_unit_test(test_train_aa),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
