@@ -144,7 +144,7 @@ static void test_model(void **state) {
  * another's) moves the logits far past it. */
 static void test_swapped_tensor_is_caught(void **state) {
   (void)state;
-  const char *name = "mobilenet_a025_pt";
+  const char *name = "fdmobilenet_a025_pt";
   if (!selected(name)) skip();
   ct_bundle *b = read_oracle(name);
   const ct_tensor *x = ct_bundle_need(b, "input");
@@ -153,7 +153,7 @@ static void test_swapped_tensor_is_caught(void **state) {
   assert_null(e);
   cz_tensor_dict *sd = ct_bundle_to_dict(b, "sd/");
   assert_null(cz_graph_load_dict(g, sd, true, name, NULL));
-  int v = cz_graph_find_value(g, "features.stage1.unit1.dw_conv.bn.running_mean");
+  int v = cz_graph_find_value(g, "features.stage2.unit1.dw_conv.bn.running_mean");
   assert_true(v >= 0);
   float *m = g->values[v].data;
   float t = m[0];
