@@ -26,11 +26,12 @@
  * layer2 14784 + 5760; layer3 12992 + 10368; layer4 24768 + 19584 (e.g.
  * layer4.0: conv1 256*8 + 8*8*9 + 8*512 = 6720, conv2 8768, downsample
  * 6208, three BNs of 512 at 1024 each); fc 512*1000 + 1000 = 513000.
- * The other four ST ResNets follow the same sums over their tables; as a
+ * The other four ST ResNets follow the same sums over their tables. As a
  * cross-check, the int8 "Weights Flash" that ST's model zoo README
- * publishes for them (STM32N6, BatchNorm folded) is each count less about
- * 6000 bytes: 607.27 KiB = 621844 B (pico), 992.04 (nano), 1534.12
- * (micro), 3059.81 (milli), 4060.57 KiB (tiny). The MobileNetV1 counts
+ * publishes for them (STM32N6, BatchNorm folded into the convolutions) is
+ * 5900 to 6100 bytes below each count, the same for all five: 607.27 KiB
+ * (pico), 992.04 (nano), 1534.12 (micro), 3059.81 (milli), 4060.57 KiB
+ * (tiny). The MobileNetV1 counts
  * equal pytorchcv's published mobilenet_w1 / mobilenet_wd4 counts
  * (4231976, 470072: the same architecture); the 96px variant differs
  * from the 0.25 one only in its parameter-free pool. */
