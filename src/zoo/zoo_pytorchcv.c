@@ -216,5 +216,5 @@ const cz_zoo_entry cz_zoo_family_pytorchcv[] = {
     PCV("mobilenetv2_a075_pt", "mobilenetv2_w3d4", kV2075),
     PCV("squeezenetv10_pt", "squeezenet_v1_0", kSq10),
     PCV("resnet18wd4_pt", "resnet18_wd4", kR18wd4),
-    {NULL},
+    {0},
 };

@@ -172,5 +172,5 @@ const cz_zoo_entry cz_zoo_family_st[] = {
      &kMbv1q},
     {"mobilenet_v1_0.25_96px_pt", "st", "MobileNetV1(width_mult=0.25, last_pooling_size=3)", 3,
      96, 96, build_st_mbv1, &kMbv1q96},
-    {NULL},
+    {0},
 };
