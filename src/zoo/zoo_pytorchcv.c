@@ -9,10 +9,11 @@
  * for SqueezeNet, stride 1) before a flatten, so the reference only makes
  * logits at input sizes whose last feature map is exactly that size (the
  * ST wrapper never passes in_size): 193 to 224 for the stride-32 networks,
- * 213 to 228 for SqueezeNet. Other sizes fail in PyTorch (smaller maps) or
- * give an output of num_classes * n * n values that is not logits (larger
- * maps, MobileNetV2 and SqueezeNet); czoo rejects both with an error
- * naming the accepted sizes. The reference fixes in_channels at 3 (the
+ * 213 to 228 for SqueezeNet. Other sizes fail in PyTorch (smaller maps;
+ * larger ones before a Linear) or give num_classes * n * n values that are
+ * not logits (larger maps in MobileNetV2 and SqueezeNet, whose classifier
+ * is a 1x1 conv); czoo rejects them all with an error naming the accepted
+ * sizes. The reference fixes in_channels at 3 (the
  * wrapper never passes it); czoo takes the configured channels. */
 #include <stdbool.h>
 #include <stddef.h>
