@@ -8,6 +8,7 @@
 #include "util/mem.h"
 #include "util/rng.h"
 #include "zoo/zoo.h"
+#include "zoo/zoo_init.h"
 
 cz_zoo_opts cz_zoo_default_opts(const cz_zoo_entry *e) {
   return (cz_zoo_opts){.num_classes = 1000, .channels = e->default_c, .height = e->default_h,
@@ -117,6 +118,7 @@ cz_err *cz_zoo_build(const char *name, const cz_zoo_opts *o, cz_graph **out) {
                          o->width);
   }
   init_weights(g, o->seed);
+  cz_zoo_reference_init(g, e, o->seed); /* ST's and pytorchcv's own laws */
   *out = g;
   return NULL;
 }

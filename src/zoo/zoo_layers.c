@@ -237,3 +237,34 @@ int zl_drop_path(zl_ctx *c, int x, float p) {
   zl_set_channels(c, y, zl_channels(c, x));
   return y;
 }
+
+/* ---- Fixed-size pooling heads. ---- */
+
+cz_err *zl_spatial(zl_ctx *c, int x, int *h, int *w) {
+  cz_err *e = cz_graph_infer(c->g);
+  if (e) return e;
+  const cz_shape *s = &c->g->values[x].shape;
+  *h = (int)s->d[2];
+  *w = (int)s->d[3];
+  return NULL;
+}
+
+cz_err *zl_fixed_avgpool(zl_ctx *c, int x, int k, int stride, const char *accepted, int *out) {
+  int h = 0, w = 0;
+  cz_err *e = zl_spatial(c, x, &h, &w);
+  if (e) return e;
+  if (h < k || w < k || h >= k + stride || w >= k + stride) {
+    char need[48];
+    if (stride == 1)
+      snprintf(need, sizeof need, "%dx%d", k, k);
+    else
+      snprintf(need, sizeof need, "%dx%d to %dx%d", k, k, k + stride - 1, k + stride - 1);
+    return cz_err_new(CZ_EXIT_USAGE,
+                      "the input gives a %dx%d feature map at the reference's fixed "
+                      "AvgPool2d(%d, stride %d), which needs %s to make one value per channel; "
+                      "this model takes input heights and widths of %s",
+                      h, w, k, stride, need, accepted);
+  }
+  *out = zl_avgpool(c, x, k, stride, 0, false, true);
+  return NULL;
+}

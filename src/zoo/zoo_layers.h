@@ -69,3 +69,16 @@ int zl_drop_path(zl_ctx *c, int x, float p);
  * pointer into a static-size buffer inside the context. */
 const char *zl_name(zl_ctx *c, const char *stem);
 #endif
+
+/* ---- Fixed-size pooling heads (pytorchcv, ST's MobileNetV1). ---- */
+
+/* The spatial size [h, w] of value x, from shape inference over the graph
+ * built so far (builders add nodes in topological order). */
+cz_err *zl_spatial(zl_ctx *c, int x, int *h, int *w);
+/* PyTorch's AvgPool2d(k, stride) feeding a flatten that expects one value
+ * per channel, as pytorchcv's `final_pool` and ST's MobileNetV1 use: the
+ * reference only works where the pool leaves a 1x1 map (k <= map < k +
+ * stride; a larger map averages its top-left k x k window, as PyTorch
+ * does). Any other map is an error naming the map, the pool and
+ * `accepted`, the input sizes the reference model takes. */
+cz_err *zl_fixed_avgpool(zl_ctx *c, int x, int k, int stride, const char *accepted, int *out);

@@ -1,4 +1,4 @@
 /* The zoo's timm models (filled by the model zoo work). */
 #include "zoo/zoo_family.h"
 
-const cz_zoo_entry cz_zoo_family_timm[] = {{NULL}};
+const cz_zoo_entry cz_zoo_family_timm[] = {{0}};
