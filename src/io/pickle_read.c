@@ -150,7 +150,7 @@ static cz_err *add_check(up *u, const cz_pyval *c, const cz_pyval *item) {
                 cz_py_kind_name(c->kind));
   }
   const char *why = cz_py_add_check(c, item, CZ_PICKLE_MAX_DEPTH);
-  if (why) return FAIL("pickle %s (not allowed in a checkpoint)", why);
+  if (why) return FAIL("pickle: %s (not allowed in a checkpoint)", why);
   return NULL;
 }
 

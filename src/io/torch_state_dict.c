@@ -18,7 +18,7 @@ static cz_err *to_tdict(const cz_pyval *d, const char *path, const char *where, 
     }
     if (v->kind != CZ_PY_TENSOR) {
       cz_tdict_free(td);
-      return cz_err_new(CZ_EXIT_RUNTIME, "%s: %s entry '%.200s' is a %s, not a tensor", path, where, k->str.s,
+      return cz_err_new(CZ_EXIT_RUNTIME, "%s: %s: '%.200s' is of type %s, not a tensor", path, where, k->str.s,
                         cz_py_kind_name(v->kind));
     }
     cz_err *e = cz_tdict_add(td, k->str.s, v->tensor.dtype, v->tensor.shape, v->tensor.data);

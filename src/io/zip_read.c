@@ -177,9 +177,11 @@ cz_err *cz_zip_open(const uint8_t *buf, size_t size, const char *what, cz_zip **
     goto fail;
   }
   uint64_t dir_end = (uint64_t)eo; /* the directory must end where its trailer starts */
-  if (count == 0xFFFF || cd_size == 0xFFFFFFFFu || cd_off == 0xFFFFFFFFu) {
-    /* ZIP64: a locator right before the record points at the ZIP64 record. */
-    if (eo < LOC64_SIZE || rd32(buf + eo - LOC64_SIZE) != SIG_LOC64) {
+  bool has_loc = eo >= LOC64_SIZE && rd32(buf + eo - LOC64_SIZE) == SIG_LOC64;
+  if (has_loc || count == 0xFFFF || cd_size == 0xFFFFFFFFu || cd_off == 0xFFFFFFFFu) {
+    /* ZIP64: a locator right before the record points at the ZIP64 record
+     * (PyTorch's writer adds them even to small archives). */
+    if (!has_loc) {
       err = bad(z, NULL, "ZIP64 locator missing");
       goto fail;
     }
