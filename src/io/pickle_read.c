@@ -282,9 +282,10 @@ static cz_err *persistent_load(up *u, cz_pyval *pid, cz_pyval **out) {
     return FAIL("storage key '%s' is not a plain name", key->str.s);
   const uint8_t *bytes;
   size_t size;
-  cz_err *e = u->o->storage(u->o->ctx, key->str.s, &bytes, &size);
+  uint64_t n = (uint64_t)int_of(numel), want;
+  if (__builtin_mul_overflow(n, (uint64_t)kStorages[s].size, &want)) want = UINT64_MAX;
+  cz_err *e = u->o->storage(u->o->ctx, key->str.s, want, &bytes, &size);
   if (e) return e;
-  uint64_t n = (uint64_t)int_of(numel);
   if (n > size / (uint64_t)kStorages[s].size || n * (uint64_t)kStorages[s].size != size) {
     char b1[64];
     snprintf(b1, sizeof b1, "%zu bytes, not %lld elements of %d", size, (long long)n, kStorages[s].size);

@@ -24,8 +24,9 @@ enum {
 
 typedef struct {
   const char *what; /* the file, for messages */
-  /* Finds the bytes of storage `key` (the archive's data/<key> record). */
-  cz_err *(*storage)(void *ctx, const char *key, const uint8_t **bytes, size_t *size);
+  /* Finds the bytes of storage `key` (the archive's data/<key> record);
+   * `want` is the size its persistent id implies (checked afterwards). */
+  cz_err *(*storage)(void *ctx, const char *key, uint64_t want, const uint8_t **bytes, size_t *size);
   void *ctx;
   /* Most bytes of tensor data the tensors may take in all (views of one
    * storage are each materialized). */

@@ -26,7 +26,9 @@ typedef struct {
   int nowned;
 } ctx;
 
-static cz_err *find_storage(void *p, const char *key, const uint8_t **bytes, size_t *size) {
+static cz_err *find_storage(void *p, const char *key, uint64_t want, const uint8_t **bytes,
+                            size_t *size) {
+  (void)want;
   ctx *c = p;
   char *name = cz_asprintf("%sdata/%s", c->prefix, key);
   int i = cz_zip_find(c->z, name);
