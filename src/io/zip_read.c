@@ -36,6 +36,7 @@ void cz_zip_close(cz_zip *z) {
   if (!z) return;
   for (int i = 0; i < z->n; i++) free(z->e[i].name);
   free(z->e);
+  free(z->by_name);
   free(z->what);
   free(z);
 }
@@ -94,6 +95,13 @@ static int span_cmp(const void *a, const void *b) {
   return x->start < y->start ? -1 : x->start > y->start;
 }
 
+/* qsort has no context argument; opening archives is not concurrent with
+ * itself on one thread, and the pointer is thread-local. */
+static _Thread_local const cz_zip *g_sort_zip;
+static int name_cmp(const void *a, const void *b) {
+  return strcmp(g_sort_zip->e[*(const int *)a].name, g_sort_zip->e[*(const int *)b].name);
+}
+
 static cz_err *parse_central(cz_zip *z, uint64_t cd_off, uint64_t cd_size, uint64_t count) {
   const uint8_t *b = z->buf;
   if (count > CZ_ZIP_MAX_ENTRIES) return bad(z, NULL, "more than 1048576 entries");
@@ -148,13 +156,20 @@ static cz_err *parse_central(cz_zip *z, uint64_t cd_off, uint64_t cd_size, uint6
   span *s = cz_xmalloc((size_t)(z->n ? z->n : 1) * sizeof *s);
   for (int i = 0; i < z->n; i++) s[i] = (span){z->e[i].header_off, z->e[i].data_off + z->e[i].csize, i};
   qsort(s, (size_t)z->n, sizeof *s, span_cmp);
-  for (int i = 1; i < z->n; i++)
-    if (s[i].start < s[i - 1].end) {
-      cz_err *err = bad(z, z->e[s[i].idx].name, "overlaps entry '%s'", z->e[s[i - 1].idx].name);
-      free(s);
-      return err;
-    }
+  cz_err *err = NULL;
+  for (int i = 1; i < z->n && !err; i++)
+    if (s[i].start < s[i - 1].end) err = bad(z, z->e[s[i].idx].name, "overlaps entry '%s'", z->e[s[i - 1].idx].name);
   free(s);
+  if (err) return err;
+  /* A name index for lookups; a name given twice is ambiguous. */
+  z->by_name = cz_xmalloc((size_t)(z->n ? z->n : 1) * sizeof *z->by_name);
+  for (int i = 0; i < z->n; i++) z->by_name[i] = i;
+  g_sort_zip = z;
+  qsort(z->by_name, (size_t)z->n, sizeof *z->by_name, name_cmp);
+  g_sort_zip = NULL;
+  for (int i = 1; i < z->n; i++)
+    if (strcmp(z->e[z->by_name[i]].name, z->e[z->by_name[i - 1]].name) == 0)
+      return bad(z, z->e[z->by_name[i]].name, "appears twice in the archive");
   return NULL;
 }
 
@@ -215,8 +230,15 @@ fail:
 }
 
 int cz_zip_find(const cz_zip *z, const char *name) {
-  for (int i = 0; i < z->n; i++)
-    if (strcmp(z->e[i].name, name) == 0) return i;
+  int lo = 0, hi = z->n - 1;
+  while (lo <= hi) {
+    int mid = lo + (hi - lo) / 2, c = strcmp(z->e[z->by_name[mid]].name, name);
+    if (c == 0) return z->by_name[mid];
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid - 1;
+  }
   return -1;
 }
 

@@ -28,6 +28,7 @@ typedef struct {
   char *what;
   int n;
   cz_zip_entry *e; /* in central directory order */
+  int *by_name;    /* entry indices sorted by name (names are unique) */
 } cz_zip;
 
 /* True when buf looks like a ZIP archive (starts with a local header or is
@@ -36,7 +37,7 @@ int cz_zip_sniff(const uint8_t *buf, size_t size);
 /* Parses the directory; buf must outlive the archive. */
 cz_err *cz_zip_open(const uint8_t *buf, size_t size, const char *what, cz_zip **out);
 void cz_zip_close(cz_zip *z);
-/* Index of the entry with that exact name, or -1. */
+/* Index of the entry with that exact name, or -1 (a binary search). */
 int cz_zip_find(const cz_zip *z, const char *name);
 /* The entry's bytes, CRC checked: a pointer into the buffer for a stored
  * entry (*owned NULL), else an inflated copy the caller frees (*owned). */

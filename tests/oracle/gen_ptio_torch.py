@@ -160,6 +160,12 @@ def hostile(out):
     with open(zip64_path, "wb") as f:
         f.write(zip64_archive([(n, z.read(n)) for n in z.namelist()]))
     assert set(torch.load(zip64_path)) == set(torch.load(os.path.join(out, "sd.pt")))
+    import warnings
+    with warnings.catch_warnings():  # zipfile warns about the duplicate name
+        warnings.simplefilter("ignore")
+        with zipfile.ZipFile(os.path.join(out, "zip_dupname.pt"), "w") as dz:
+            dz.writestr("archive/data.pkl", pickles["no_stop"])
+            dz.writestr("archive/data.pkl", pickles["no_stop"])
     with open(os.path.join(out, "not_weights.bin"), "wb") as f:
         f.write(b"hello, this is not a weights file\n" * 4)
 

@@ -185,6 +185,7 @@ static void test_bad_files(void **s) {
   expect_error("zip_truncated.pt", "not a valid zip archive: no end of central directory record");
   expect_error("zip_crc.pt", "zip entry 'sd/data/0': CRC-32 mismatch (the file is corrupt)");
   expect_error("zip_overlap.pt", "zip entry 'sd/data/0': overlaps entry 'sd/data.pkl'");
+  expect_error("zip_dupname.pt", "zip entry 'archive/data.pkl': appears twice in the archive");
   expect_error("legacy.pt",
                "a legacy (non-zip) torch.save file, which czoo does not read: re-save it with torch >= 1.6 "
                "(torch.save(torch.load(f), f))");
