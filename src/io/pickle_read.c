@@ -741,8 +741,9 @@ static cz_err *run(up *u, cz_pyval **out) {
           cz_py_free(w);
           break;
         }
-        if (v->kind != CZ_PY_STR || w->kind != CZ_PY_STR)
-          e = FAIL("pickle STACK_GLOBAL without two strings");
+        if (v->kind != CZ_PY_STR || w->kind != CZ_PY_STR || strlen(v->str.s) != v->str.len ||
+            strlen(w->str.s) != w->str.len || v->str.len > 200 || w->str.len > 200)
+          e = FAIL("pickle STACK_GLOBAL without two plain names");
         else
           e = push_global(u, v->str.s, w->str.s);
         cz_py_free(v);
