@@ -402,6 +402,25 @@ static cz_err *rebuild_tensor(up *u, const cz_pyval *args, cz_pyval **out) {
   int ss = kStorages[s].size;
   int64_t idx[CZ_MAX_RANK] = {0};
   const uint8_t *src = st->storage.bytes;
+  /* The common case: a contiguous view, copied or converted in one pass. */
+  bool contiguous = true;
+  if (numel > 0) { /* every suffix product is at most numel: no overflow */
+    int64_t want = 1;
+    for (int i = rank - 1; i >= 0; i--) {
+      if (shape.d[i] != 1 && stride[i] != want) contiguous = false;
+      want *= shape.d[i];
+    }
+  }
+  if (contiguous) {
+    const uint8_t *from = src + (size_t)off * ss;
+    if (ss == (int)esz && s != S_BOOL) {
+      if (bytes) memcpy(data, from, (size_t)bytes);
+    } else {
+      for (int64_t k = 0; k < numel; k++) convert(data + (size_t)k * esz, from + (size_t)k * ss, s);
+    }
+    *out = cz_py_tensor_owned(dt, shape, data);
+    return NULL;
+  }
   for (int64_t k = 0; k < numel; k++) {
     int64_t e = off;
     for (int i = 0; i < rank; i++) e += idx[i] * stride[i];

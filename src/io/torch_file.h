@@ -30,6 +30,9 @@ typedef enum {
  * DataParallel `module.` prefix stripped from every name that has it.
  * Every value must be a tensor. */
 cz_err *cz_torch_state_dict(const cz_pyval *root, const char *path, cz_tensor_dict **out);
+/* Like cz_torch_state_dict, but consumes root (one reference), moving the
+ * tensors' data instead of copying it. */
+cz_err *cz_torch_state_dict_take(cz_pyval *root, const char *path, cz_tensor_dict **out);
 cz_err *cz_torch_state_dict_pick(const cz_pyval *root, const char *path, cz_sd_pick pick,
                                  cz_tensor_dict **out);
 

@@ -7,7 +7,10 @@
 #include "util/mem.h"
 #include "util/strbuf.h"
 
-static cz_err *to_tdict(const cz_pyval *d, const char *path, const char *where, cz_tensor_dict **out) {
+/* steal: move each unshared tensor's data out of the tree (which the
+ * caller then only frees) instead of copying it. */
+static cz_err *to_tdict(const cz_pyval *d, const char *path, const char *where, bool steal,
+                        cz_tensor_dict **out) {
   cz_tensor_dict *td = cz_tdict_new();
   for (int i = 0; i < d->dict.n; i++) {
     const cz_pyval *k = d->dict.keys[i], *v = d->dict.vals[i];
@@ -21,7 +24,14 @@ static cz_err *to_tdict(const cz_pyval *d, const char *path, const char *where, 
       return cz_err_new(CZ_EXIT_RUNTIME, "%s: %s: '%.200s' is of type %s, not a tensor", path, where, k->str.s,
                         cz_py_kind_name(v->kind));
     }
-    cz_err *e = cz_tdict_add(td, k->str.s, v->tensor.dtype, v->tensor.shape, v->tensor.data);
+    cz_err *e;
+    if (steal && v->refs == 1 && v->tensor.data) {
+      cz_pyval *mv = (cz_pyval *)v;
+      e = cz_tdict_add_owned(td, k->str.s, v->tensor.dtype, v->tensor.shape, mv->tensor.data);
+      mv->tensor.data = NULL;
+    } else {
+      e = cz_tdict_add(td, k->str.s, v->tensor.dtype, v->tensor.shape, v->tensor.data);
+    }
     if (e) {
       cz_tdict_free(td);
       return cz_err_prefix(e, "%s: %s", path, where);
@@ -45,8 +55,8 @@ static void list_keys(const cz_pyval *d, cz_strbuf *sb) {
   if (d->dict.n > 10) cz_sb_printf(sb, ", ... (%d keys)", d->dict.n);
 }
 
-cz_err *cz_torch_state_dict_pick(const cz_pyval *root, const char *path, cz_sd_pick pick,
-                                 cz_tensor_dict **out) {
+static cz_err *pick_dict(const cz_pyval *root, const char *path, cz_sd_pick pick, bool steal,
+                         cz_tensor_dict **out) {
   *out = NULL;
   if (root->kind != CZ_PY_DICT)
     return cz_err_new(CZ_EXIT_RUNTIME, "%s: holds a %s, expected a state_dict or a checkpoint dict", path,
@@ -71,7 +81,7 @@ cz_err *cz_torch_state_dict_pick(const cz_pyval *root, const char *path, cz_sd_p
         cz_sb_free(&sb);
         return e;
       }
-    return to_tdict(root, path, "the state_dict", out);
+    return to_tdict(root, path, "the state_dict", steal, out);
   }
   const cz_pyval *sd = cz_py_get(root, key);
   if (!sd || sd->kind != CZ_PY_DICT) {
@@ -85,11 +95,22 @@ cz_err *cz_torch_state_dict_pick(const cz_pyval *root, const char *path, cz_sd_p
     return e;
   }
   char *where = cz_asprintf("checkpoint entry '%s'", key);
-  cz_err *e = to_tdict(sd, path, where, out);
+  cz_err *e = to_tdict(sd, path, where, steal, out);
   free(where);
   return e;
 }
 
+cz_err *cz_torch_state_dict_pick(const cz_pyval *root, const char *path, cz_sd_pick pick,
+                                 cz_tensor_dict **out) {
+  return pick_dict(root, path, pick, false, out);
+}
+
 cz_err *cz_torch_state_dict(const cz_pyval *root, const char *path, cz_tensor_dict **out) {
-  return cz_torch_state_dict_pick(root, path, CZ_SD_DEFAULT, out);
+  return pick_dict(root, path, CZ_SD_DEFAULT, false, out);
+}
+
+cz_err *cz_torch_state_dict_take(cz_pyval *root, const char *path, cz_tensor_dict **out) {
+  cz_err *e = pick_dict(root, path, CZ_SD_DEFAULT, true, out);
+  cz_py_free(root);
+  return e;
 }

@@ -18,8 +18,7 @@ cz_err *cz_weights_read(const char *path, cz_tensor_dict **out) {
     cz_pyval *root = NULL;
     e = cz_torch_load_mem(buf, n, path, &root);
     free(buf);
-    if (!e) e = cz_torch_state_dict(root, path, out);
-    cz_py_free(root);
+    if (!e) e = cz_torch_state_dict_take(root, path, out);
     return e;
   }
   if (cz_safetensors_sniff(buf, n)) {
