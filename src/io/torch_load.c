@@ -43,6 +43,23 @@ static cz_err *find_storage(void *p, const char *key, uint64_t want, const uint8
   return e;
 }
 
+/* torch >= 2.0 records the byte order of the storages; czoo reads
+ * little-endian data only (what every x86 and ARM machine writes). */
+static cz_err *check_byteorder(const cz_zip *z, const char *prefix, const char *what) {
+  char *name = cz_asprintf("%sbyteorder", prefix);
+  int i = cz_zip_find(z, name);
+  free(name);
+  if (i < 0) return NULL;
+  const uint8_t *b;
+  size_t n;
+  uint8_t *owned;
+  cz_err *e = cz_zip_read(z, i, &b, &n, &owned);
+  if (!e && !(n == 6 && memcmp(b, "little", 6) == 0))
+    e = cz_err_new(CZ_EXIT_RUNTIME, "%s: storages are not little-endian (byteorder record), which czoo does not read", what);
+  free(owned);
+  return e;
+}
+
 cz_err *cz_torch_load_mem(const uint8_t *buf, size_t size, const char *what, cz_pyval **out) {
   *out = NULL;
   if (cz_torch_is_legacy(buf, size))
@@ -69,7 +86,8 @@ cz_err *cz_torch_load_mem(const uint8_t *buf, size_t size, const char *what, cz_
   if (pi < 0)
     e = cz_err_new(CZ_EXIT_RUNTIME, "%s: not a torch.save archive (no %sdata.pkl record)", what, prefix);
   else
-    e = cz_zip_read(z, pi, &pkl, &pkl_size, &pkl_owned);
+    e = check_byteorder(z, prefix, what);
+  if (!e) e = cz_zip_read(z, pi, &pkl, &pkl_size, &pkl_owned);
   if (!e) {
     /* Tensor data may take up to 8x the file (float16 and views become
      * float32 copies), plus a floor for tiny files with large expanded views. */

@@ -125,11 +125,19 @@ def hostile(out):
         "neg_stride": P + b"}(" + pk_str("w") + pk_tensor(4, 0, [2], [-1]) + b"u.",
         "bad_storage_size": P + b"}(" + pk_str("w") + pk_tensor(5, 0, [5], [1]) + b"u.",
         "missing_storage": P + b"}(" + pk_str("w") + pk_tensor(4, 0, [4], [1], key="7") + b"u.",
+        "rank7": P + b"}(" + pk_str("w") + pk_tensor(4, 0, [1] * 7, [1] * 7) + b"u.",
+        "proto1": b"\x80\x01N.",
+        "two_types": P + b"](" + pk_tensor(4, 0, [4], [1]) + pk_tensor(4, 0, [4], [1], stype="IntStorage") + b"e.",
+        "bare_storage": P + b"(" + pk_str("storage") + b"ctorch\nFloatStorage\n" + pk_str("0") + pk_str("cpu")
+        + pk_int(4) + b"tQ.",
+        "dict_key_list": P + b"}]" + pk_int(1) + b"s.",
         "state_not_tensor": P + b"}(" + pk_str("state_dict") + b"}(" + pk_str("w") + pk_int(3) + b"uu.",
     }
     for name, pkl in pickles.items():
         zip_with(os.path.join(out, name + ".pt"),
                  {"archive/data.pkl": pkl, "archive/data/0": storage4, "archive/version": b"3\n"})
+    zip_with(os.path.join(out, "big_endian.pt"),
+             {"archive/data.pkl": pickles["bad_view"], "archive/byteorder": b"big", "archive/data/0": storage4})
     # Archive-level damage to a genuine file.
     good = open(os.path.join(out, "sd.pt"), "rb").read()
     with open(os.path.join(out, "zip_truncated.pt"), "wb") as f:

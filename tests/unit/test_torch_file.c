@@ -181,6 +181,12 @@ static void test_bad_files(void **s) {
   expect_error("neg_stride.pt", "a tensor has a negative size or stride");
   expect_error("bad_storage_size.pt", "storage '0' holds 16 bytes, not 5 elements of 4");
   expect_error("missing_storage.pt", "storage '7' has no record data/7 in the archive");
+  expect_error("rank7.pt", "a tensor has more than 6 dimensions");
+  expect_error("proto1.pt", "pickle protocol 1 is not supported (expected 2 to 5)");
+  expect_error("two_types.pt", "storage '0' is used with two element types");
+  expect_error("bare_storage.pt", "pickle result holds a bare storage or class (not allowed in a checkpoint)");
+  expect_error("dict_key_list.pt", "pickle uses a list as a dict key (not allowed in a checkpoint)");
+  expect_error("big_endian.pt", "storages are not little-endian (byteorder record), which czoo does not read");
   expect_error("state_not_tensor.pt", "checkpoint entry 'state_dict': 'w' is of type int, not a tensor");
   expect_error("zip_truncated.pt", "not a valid zip archive: no end of central directory record");
   expect_error("zip_crc.pt", "zip entry 'sd/data/0': CRC-32 mismatch (the file is corrupt)");
