@@ -3,6 +3,7 @@
  * and torch/serialization.py (persistent_id). */
 #include "io/pickle_write.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,10 +12,20 @@
 #include "util/mem.h"
 
 typedef struct {
+  const cz_pyval *v;
+  uint32_t idx;
+} memo_slot;
+
+typedef struct {
   cz_strbuf *b;
   const char *what;
   const cz_pyval **t;
   int nt, tcap;
+  /* Values referred to more than once are written once and then fetched
+   * from the memo (BINPUT/BINGET), as CPython's pickler does: a shared
+   * value costs one copy, in the file and when read back. */
+  memo_slot *memo;
+  size_t mcap, mn;
 } pw;
 
 static void op(pw *w, uint8_t c) { cz_sb_appendn(w->b, (const char *)&c, 1); }
@@ -79,6 +90,49 @@ static const char *storage_name(cz_dtype dt) {
 
 static cz_err *put(pw *w, const cz_pyval *v);
 
+static size_t slot_of(const pw *w, const cz_pyval *v) {
+  size_t h = ((uintptr_t)v >> 4) * 0x9E3779B97F4A7C15u;
+  size_t i = h & (w->mcap - 1);
+  while (w->memo[i].v && w->memo[i].v != v) i = (i + 1) & (w->mcap - 1);
+  return i;
+}
+
+static void memo_add(pw *w, const cz_pyval *v) {
+  if (2 * (w->mn + 1) > w->mcap) {
+    memo_slot *old = w->memo;
+    size_t oldcap = w->mcap;
+    w->mcap = w->mcap ? 2 * w->mcap : 64;
+    w->memo = cz_xcalloc(w->mcap, sizeof *w->memo);
+    for (size_t i = 0; i < oldcap; i++)
+      if (old[i].v) w->memo[slot_of(w, old[i].v)] = old[i];
+    free(old);
+  }
+  uint32_t idx = (uint32_t)w->mn++;
+  w->memo[slot_of(w, v)] = (memo_slot){v, idx};
+  if (idx < 256) {
+    op(w, 'q');
+    op(w, (uint8_t)idx);
+  } else {
+    op(w, 'r');
+    le(w, idx, 4);
+  }
+}
+
+/* True (and the BINGET written) when v was written before. */
+static bool memo_get(pw *w, const cz_pyval *v) {
+  if (!w->mcap) return false;
+  const memo_slot *m = &w->memo[slot_of(w, v)];
+  if (!m->v) return false;
+  if (m->idx < 256) {
+    op(w, 'h');
+    op(w, (uint8_t)m->idx);
+  } else {
+    op(w, 'j');
+    le(w, m->idx, 4);
+  }
+  return true;
+}
+
 static void put_tensor(pw *w, const cz_pyval *v) {
   if (w->nt == w->tcap) {
     w->tcap = w->tcap ? 2 * w->tcap : 16;
@@ -121,6 +175,8 @@ static void put_tensor(pw *w, const cz_pyval *v) {
 
 static cz_err *put(pw *w, const cz_pyval *v) {
   cz_err *e = NULL;
+  bool shared = v->refs > 1 && v->kind >= CZ_PY_STR;
+  if (shared && memo_get(w, v)) return NULL;
   switch (v->kind) {
     case CZ_PY_NONE: op(w, 'N'); break;
     case CZ_PY_BOOL: op(w, v->b ? 0x88 : 0x89); break;
@@ -168,16 +224,18 @@ static cz_err *put(pw *w, const cz_pyval *v) {
     default:
       return cz_err_new(CZ_EXIT_RUNTIME, "%s: cannot save a %s", w->what, cz_py_kind_name(v->kind));
   }
+  if (shared && !e) memo_add(w, v);
   return e;
 }
 
 cz_err *cz_pickle_write(const cz_pyval *root, const char *what, cz_strbuf *out,
                         const cz_pyval ***tensors, int *ntensors) {
-  pw w = {out, what, NULL, 0, 0};
+  pw w = {out, what, NULL, 0, 0, NULL, 0, 0};
   op(&w, 0x80);
   op(&w, 2);
   cz_err *e = put(&w, root);
   op(&w, '.');
+  free(w.memo);
   *tensors = w.t;
   *ntensors = w.nt;
   return e;

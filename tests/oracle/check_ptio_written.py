@@ -38,6 +38,9 @@ def main():
     assert ck["optimizer"]["param_groups"] == [{"params": [0, 1, 2, 3, 4, 5], "nesterov": True}]
     assert torch.equal(ck["optimizer"]["state"][0]["momentum_buffer"], ref["conv.weight"])
     TinyNet().load_state_dict(ck["state_dict"], strict=True)
+    sh = ck["shared"]  # memo references (BINGET, LONG_BINGET): the same objects
+    assert len(sh) == 602 and sh[0] is sh[1] and torch.equal(sh[0], ref["bn.weight"])
+    assert sh[600] is sh[601] and sh[601] == "k299" and sh[2:602:2] == ["k%d" % i for i in range(300)]
     # Floats are BINFLOAT, which torch 1.13's weights_only unpickler lacks
     # (torch >= 2.0 has it): the full unpickler here, on a file with no
     # global outside that unpickler's allow-list.

@@ -249,6 +249,19 @@ static void test_write(void **s) {
     for (int i = 0; i < 3; i++) cz_py_append(shape, cz_py_int(i == 0 ? 3 : 128));
     cz_py_set_str(args, "input_shape", shape);
     cz_py_set_str(ck, "args", args);
+    /* Shared values: written once, then fetched from the memo (more than
+     * 256 of them, so the 4-byte memo opcodes too). */
+    cz_pyval *shared = cz_py_list(), *t1 = cz_py_tensor(&sd->t[1]);
+    cz_py_append(shared, cz_py_ref(t1));
+    cz_py_append(shared, t1);
+    for (int i = 0; i < 300; i++) {
+      char k[16];
+      snprintf(k, sizeof k, "k%d", i);
+      cz_pyval *str = cz_py_str(k);
+      cz_py_append(shared, cz_py_ref(str));
+      cz_py_append(shared, str);
+    }
+    cz_py_set_str(ck, "shared", shared);
     snprintf(p, sizeof p, "%s/ckpt%s.pth.tar", out, with_floats ? "" : "_nofloat");
     if ((e = cz_torch_save(p, ck))) fail_msg("%s", cz_err_msg(e));
     cz_py_free(ck);
@@ -261,6 +274,11 @@ static void test_write(void **s) {
     assert_int_equal(need(ra, "mid", CZ_PY_INT)->i, 70000);
     assert_string_equal(need(ra, "model", CZ_PY_STR)->str.s, "tinynet \"q\" \xc3\xa9");
     if (with_floats) assert_true(need(r, "metric", CZ_PY_FLOAT)->f == -1.5e-300);
+    const cz_pyval *rs = need(r, "shared", CZ_PY_LIST);
+    assert_int_equal(rs->seq.n, 602);
+    assert_ptr_equal(rs->seq.items[0], rs->seq.items[1]); /* one object, as in the tree written */
+    assert_ptr_equal(rs->seq.items[600], rs->seq.items[601]);
+    assert_string_equal(rs->seq.items[601]->str.s, "k299");
     if ((e = cz_torch_state_dict(r, p, &back))) fail_msg("%s", cz_err_msg(e));
     assert_dict_equal(back, sd);
     cz_tdict_free(back);
