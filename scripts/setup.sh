@@ -26,6 +26,7 @@ debian_packages=(
   libcmocka-dev                     # unit test framework
   libjpeg62-turbo-dev libspng-dev   # JPEG and PNG decoding of dataset images
   libmatio-dev                      # MATLAB .mat reader for Flowers-102's labels and splits
+  libcjson-dev                      # JSON header of safetensors weights files
   python3-pil                       # reference decoder for the image tests and fuzz seeds
   python3 python3-venv python3-yaml # CLI tests and the config-load benchmark peer
   dataset-fashion-mnist             # the demo's real data, no download at run time
