@@ -34,9 +34,13 @@ debian_packages=(
 )
 
 # PyPI packages for test oracles and benchmark peers only, never for czoo
-# itself (later issues add onnxruntime, timm, tensorboard here).
+# itself (later issues add onnxruntime and tensorboard here). timm and
+# pytorchcv install without pulling their own torch: the venv sees Debian's.
 pypi_packages=(
   omegaconf==2.3.0                  # Hydra's config loader: the `make bench` peer
+  timm==1.0.31                      # reference models, AutoAugment/RandAugment oracle, data bench peer
+  pytorchcv==0.0.74                 # reference models of the pytorchcv family
+  safetensors==0.8.0                # writes the safetensors files the reader is tested on
 )
 
 missing=()

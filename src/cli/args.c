@@ -10,6 +10,7 @@
 const char *cz_args_usage(void) {
   return "usage: czoo [--config-path DIR] [--config-name NAME] [-c FILE] [--cfg job]\n"
          "            [key=value | +key=value | ++key=value | ~key ...]\n"
+         "       czoo models [NAME] [--input-shape C,H,W] [--num-classes N] [-c FILE ...]\n"
          "\n"
          "Runs the image-classification service that the YAML config's operation_mode\n"
          "names (training, evaluation, quantization, prediction, benchmarking,\n"
@@ -28,6 +29,9 @@ const char *cz_args_usage(void) {
          "Overrides change the config: training.epochs=5, +model.pretrained_path=w.pth\n"
          "(add a key the file lacks), ~dataset.test_path (remove a key),\n"
          "preprocessing.mean=[0.5,0.5,0.5]. Values are YAML.\n"
+         "\n"
+         "`czoo models` lists the model zoo (source, parameters, MACC) at the given or\n"
+         "configured input shape; `czoo models NAME` prints that model's layers.\n"
          "\n"
          "Exit status: 0 done, 1 the run failed, 2 bad command line or config\n"
          "(nothing was done), 3 the requested service is not built yet.\n";

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cli/args.h"
+#include "cli/cmd_models.h"
 #include "cli/rundir.h"
 #include "config/cfg_load.h"
 #include "services/svc.h"
@@ -67,6 +68,10 @@ static cz_err *run(const cz_args *args, const cz_loaded_config *lc) {
 int main(int argc, char **argv) {
   time_t start = time(NULL);
   set_log_level_from_env();
+  if (argc > 1 && strcmp(argv[1], "models") == 0) {
+    cz_err *e = cz_cmd_models(argc - 1, argv + 1);
+    return e ? fail(e) : 0;
+  }
   cz_args args;
   cz_err *err = cz_args_parse(argc, argv, &args);
   if (err) return fail(err);
