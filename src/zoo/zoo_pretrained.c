@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 
 #include "graph/graph_dict.h"
+#include "io/safetensors.h"
+#include "io/torch_file.h"
 #include "io/weights_file.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -198,5 +200,20 @@ cz_err *cz_zoo_apply_config_weights(cz_graph *g, const cz_zoo_entry *e, const cz
       e, cfg->model.pretrained_path.set ? cfg->model.pretrained_path.v : NULL, &path);
   if (!err) err = cz_zoo_load_weights(g, path);
   free(path);
+  return err;
+}
+
+cz_err *cz_zoo_save_weights(const cz_graph *g, const char *path) {
+  cz_tensor_dict *d = cz_graph_to_dict(g);
+  size_t n = strlen(path), k = strlen(".safetensors");
+  cz_err *err;
+  if (n >= k && strcmp(path + n - k, ".safetensors") == 0) {
+    err = cz_safetensors_write(path, d);
+  } else {
+    cz_pyval *root = cz_py_from_tdict(d);
+    err = cz_torch_save(path, root);
+    cz_py_free(root);
+  }
+  cz_tdict_free(d);
   return err;
 }

@@ -23,6 +23,12 @@ cz_err *cz_zoo_find_weights(const cz_zoo_entry *e, const char *explicit_path, ch
  * an error: the file is for another model. */
 cz_err *cz_zoo_load_weights(cz_graph *g, const char *path);
 
+/* Writes g's parameters and buffers as a state_dict PyTorch loads
+ * strictly into the reference model: safetensors when the path ends in
+ * .safetensors, else torch.save's zip format (torch.load(weights_only=True)
+ * reads it). Atomic. */
+cz_err *cz_zoo_save_weights(const cz_graph *g, const char *path);
+
 /* What `pretrained: True` / `model.model_path` ask for, on a built model:
  * model_path (.pt/.pth/.pth.tar/.safetensors) wins; else, when
  * pretrained, the search above. Does nothing otherwise. */
