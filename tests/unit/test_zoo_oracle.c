@@ -1,0 +1,150 @@
+/* The zoo's timm and torchvision models against the reference models:
+ * tests/oracle/gen_zoo.py builds each (timm 1.0.31, torchvision 0.14) with
+ * 10 classes and randomized BatchNorm statistics and biases, and writes its
+ * state_dict, an input (batch 2), its float64 logits and its parameter
+ * count. Per model: the state_dict loads strictly (every tensor used, none
+ * missing), czoo's eval-mode logits match within 1e-4 as
+ * max |czoo - ref| / max |ref| (PyTorch's own float32 error is printed
+ * beside), the parameter count is equal, and czoo's state_dict has the
+ * reference's keys in the reference's order with the same shapes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph/exec.h"
+#include "graph/graph_dict.h"
+#include "tensor_file.h"
+#include "util/mem.h"
+#include "zoo/zoo.h"
+
+#define TOL_LOGITS 1e-4
+#define CLASSES 10
+
+static double rel_err(const float *a, const float *ref, int64_t n) {
+  double d = 0, m = 0;
+  for (int64_t i = 0; i < n; i++) {
+    d = fmax(d, fabs((double)a[i] - ref[i]));
+    m = fmax(m, fabs((double)ref[i]));
+  }
+  return d / (m > 0 ? m : 1);
+}
+
+/* czoo's state_dict against the reference's: same keys, order, shapes. */
+static void check_names(const cz_graph *g, const cz_tensor_dict *ref) {
+  cz_tensor_dict *ours = cz_graph_to_dict(g);
+  for (int i = 0; i < ours->n || i < ref->n; i++) {
+    const char *a = i < ours->n ? ours->t[i].name : "(end)";
+    const char *b = i < ref->n ? ref->t[i].name : "(end)";
+    if (strcmp(a, b) != 0) fail_msg("state_dict key %d: czoo '%s', reference '%s'", i, a, b);
+    if (!cz_shape_eq(&ours->t[i].shape, &ref->t[i].shape)) {
+      char x[CZ_SHAPE_STR_MAX], y[CZ_SHAPE_STR_MAX];
+      fail_msg("%s: czoo %s, reference %s", a, cz_shape_str(&ours->t[i].shape, x, sizeof x),
+               cz_shape_str(&ref->t[i].shape, y, sizeof y));
+    }
+  }
+  cz_tdict_free(ours);
+}
+
+static void check(const char *file, const char *model) {
+  const char *dir = getenv("CZOO_ZOO_ORACLE_DIR");
+  char *path = cz_asprintf("%s/%s.czt", dir ? dir : "oracle/zoo", file);
+  ct_bundle *b = ct_bundle_read(path);
+  const int64_t *shape = ct_bundle_need(b, "shape")->data;
+  const cz_zoo_entry *e = cz_zoo_find(model);
+  assert_non_null(e);
+  cz_zoo_opts o = cz_zoo_default_opts(e);
+  o.num_classes = CLASSES;
+  o.channels = (int)shape[0], o.height = (int)shape[1], o.width = (int)shape[2];
+  o.batch = 2;
+  cz_graph *g = NULL;
+  cz_err *err = cz_zoo_build(model, &o, &g);
+  if (err) fail_msg("%s", cz_err_msg(err));
+  cz_tensor_dict *sd = ct_bundle_to_dict(b, "sd/");
+  cz_load_report rep;
+  err = cz_graph_load_dict(g, sd, true, path, &rep);
+  if (err) fail_msg("%s", cz_err_msg(err));
+  assert_int_equal(rep.loaded, rep.total);
+  assert_int_equal(rep.skipped, 0);
+  assert_int_equal(rep.missing, 0);
+  check_names(g, sd);
+
+  cz_exec *ex = NULL;
+  cz_exec_opts eo = {0};
+  err = cz_exec_new(g, &eo, &ex);
+  if (err) fail_msg("%s", cz_err_msg(err));
+  cz_exec_set_input(ex, 0, ct_bundle_need(b, "x")->data, CZ_ROWMAJOR);
+  cz_exec_forward(ex);
+  cz_tensor lg = cz_exec_value(ex, g->outputs[0]);
+  const ct_tensor *ref = ct_bundle_need(b, "ref"), *pt = ct_bundle_need(b, "pt32");
+  int64_t n = cz_shape_numel(&ref->shape);
+  assert_int_equal(cz_numel(&lg), n);
+  double el = rel_err(cz_f32(&lg), ref->data, n), ep = rel_err(pt->data, ref->data, n);
+  int64_t params = cz_graph_param_count(g), want = *(const int64_t *)ct_bundle_need(b, "param_count")->data;
+  printf("%-22s [%d,%d,%d] %d tensors loaded, %lld parameters (reference %lld), logits vs "
+         "float64: czoo %.2g, PyTorch fp32 %.2g (bound %.0e)\n",
+         file, o.channels, o.height, o.width, rep.loaded, (long long)params, (long long)want, el,
+         ep, TOL_LOGITS);
+  assert_true(el <= TOL_LOGITS);
+  assert_true(params == want);
+  cz_exec_free(ex);
+  cz_load_report_free(&rep);
+  cz_tdict_free(sd);
+  cz_graph_free(g);
+  ct_bundle_free(b);
+  free(path);
+}
+
+static void test_mobilenetv2_a050(void **s) { (void)s, check("mobilenetv2_a050_pt", "mobilenetv2_a050_pt"); }
+static void test_mobilenetv2_a100(void **s) { (void)s, check("mobilenetv2_a100_pt", "mobilenetv2_a100_pt"); }
+static void test_semnasnet100(void **s) { (void)s, check("semnasnet100_pt", "semnasnet100_pt"); }
+static void test_semnasnet100_80x112(void **s) {
+  (void)s, check("semnasnet100_pt_80x112", "semnasnet100_pt");
+}
+static void test_mobilenetv4small(void **s) { (void)s, check("mobilenetv4small_pt", "mobilenetv4small_pt"); }
+static void test_mobilenetv2_w035(void **s) { (void)s, check("mobilenetv2_w035_pt", "mobilenetv2_w035_pt"); }
+static void test_mnasnet_d050(void **s) { (void)s, check("mnasnet_d050_pt", "mnasnet_d050_pt"); }
+static void test_shufflenetv2_x050(void **s) { (void)s, check("shufflenetv2_x050_pt", "shufflenetv2_x050_pt"); }
+static void test_shufflenetv2_x050_112x64(void **s) {
+  (void)s, check("shufflenetv2_x050_pt_112x64", "shufflenetv2_x050_pt");
+}
+static void test_shufflenetv2_x100(void **s) { (void)s, check("shufflenetv2_x100_pt", "shufflenetv2_x100_pt"); }
+
+/* The check can fail: a state_dict of another model is refused by the
+ * strict load, naming what does not fit. */
+static void test_wrong_state_dict_is_refused(void **s) {
+  (void)s;
+  const char *dir = getenv("CZOO_ZOO_ORACLE_DIR");
+  char *path = cz_asprintf("%s/mobilenetv2_a050_pt.czt", dir ? dir : "oracle/zoo");
+  ct_bundle *b = ct_bundle_read(path);
+  cz_zoo_opts o = cz_zoo_default_opts(cz_zoo_find("mobilenetv2_a100_pt"));
+  o.num_classes = CLASSES;
+  cz_graph *g = NULL;
+  assert_null(cz_zoo_build("mobilenetv2_a100_pt", &o, &g));
+  cz_tensor_dict *sd = ct_bundle_to_dict(b, "sd/");
+  cz_err *err = cz_graph_load_dict(g, sd, true, path, NULL);
+  assert_non_null(err);
+  assert_non_null(strstr(cz_err_msg(err), "conv_stem.weight"));
+  cz_err_free(err);
+  cz_tdict_free(sd);
+  cz_graph_free(g);
+  ct_bundle_free(b);
+  free(path);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_mobilenetv2_a050),   cmocka_unit_test(test_mobilenetv2_a100),
+      cmocka_unit_test(test_semnasnet100),       cmocka_unit_test(test_semnasnet100_80x112),
+      cmocka_unit_test(test_mobilenetv4small),   cmocka_unit_test(test_mobilenetv2_w035),
+      cmocka_unit_test(test_mnasnet_d050),       cmocka_unit_test(test_shufflenetv2_x050),
+      cmocka_unit_test(test_shufflenetv2_x050_112x64), cmocka_unit_test(test_shufflenetv2_x100),
+      cmocka_unit_test(test_wrong_state_dict_is_refused),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
