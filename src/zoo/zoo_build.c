@@ -116,7 +116,8 @@ cz_err *cz_zoo_build(const char *name, const cz_zoo_opts *o, cz_graph **out) {
     return cz_err_prefix(err, "model %s at input [%d, %d, %d]", e->name, o->channels, o->height,
                          o->width);
   }
-  init_weights(g, o->seed);
+  if (e->init) e->init(g, o->seed);
+  else init_weights(g, o->seed);
   *out = g;
   return NULL;
 }

@@ -41,7 +41,14 @@ static cz_err *build(cz_graph *g, const cz_zoo_entry *e, const cz_zoo_opts *o, i
   return zb_build(g, e->variant, o, input, logits);
 }
 
-#define TIMM(zoo, ref, model) {zoo, "timm", ref, 3, 224, 224, build, &model}
+/* timm's efficientnet_init_weights (_init_weight_goog): convs
+ * normal(0, sqrt(2 / fan_out)) with fan_out divided by the groups, Linear
+ * uniform(+-1/sqrt(out_features)), biases zero. */
+static void init(cz_graph *g, uint64_t seed) {
+  zl_init_weights(g, seed, ZL_INIT_HE_FANOUT_GROUP, ZL_INIT_UNIFORM_FANOUT);
+}
+
+#define TIMM(zoo, ref, model) {zoo, "timm", ref, 3, 224, 224, build, &model, init}
 
 const cz_zoo_entry cz_zoo_family_timm[] = {
     TIMM("mobilenetv2_a050_pt", "mobilenetv2_050", kMbv2_050),

@@ -213,14 +213,25 @@ static const tv_variant kShuffle05 = {.kind = TV_SHUFFLE, .repeats = {4, 8, 4},
 static const tv_variant kShuffle10 = {.kind = TV_SHUFFLE, .repeats = {4, 8, 4},
                                       .channels = {24, 116, 232, 464, 1024}};
 
-#define TV(zoo, ref, v) {zoo, "torchvision", ref, 3, 224, 224, build, &v}
+/* MobileNetV2 keeps cz_zoo_build's default, which is torchvision's
+ * (kaiming_normal_ fan_out convs, Linear normal(0, 0.01)). MNASNet:
+ * kaiming_normal_ fan_out convs, Linear kaiming_uniform_(fan_out,
+ * sigmoid). ShuffleNetV2 sets none: PyTorch's reset_parameters. */
+static void init_mnasnet(cz_graph *g, uint64_t seed) {
+  zl_init_weights(g, seed, ZL_INIT_HE_FANOUT, ZL_INIT_UNIFORM_3_FANOUT);
+}
+static void init_shuffle(cz_graph *g, uint64_t seed) {
+  zl_init_weights(g, seed, ZL_INIT_TORCH_DEFAULT, ZL_INIT_TORCH_DEFAULT);
+}
+
+#define TV(zoo, ref, v, init) {zoo, "torchvision", ref, 3, 224, 224, build, &v, init}
 
 const cz_zoo_entry cz_zoo_family_torchvision[] = {
     /* ST lists it among its own models (its checkpoints and loading rules). */
     {"mobilenetv2_w035_pt", "st", "torchvision mobilenet_v2(width_mult=0.35)", 3, 224, 224, build,
-     &kMbv2_035},
-    TV("mnasnet_d050_pt", "mnasnet0_5", kMnasnet05),
-    TV("shufflenetv2_x050_pt", "shufflenet_v2_x0_5", kShuffle05),
-    TV("shufflenetv2_x100_pt", "shufflenet_v2_x1_0", kShuffle10),
+     &kMbv2_035, NULL},
+    TV("mnasnet_d050_pt", "mnasnet0_5", kMnasnet05, init_mnasnet),
+    TV("shufflenetv2_x050_pt", "shufflenet_v2_x0_5", kShuffle05, init_shuffle),
+    TV("shufflenetv2_x100_pt", "shufflenet_v2_x1_0", kShuffle10, init_shuffle),
     {NULL},
 };

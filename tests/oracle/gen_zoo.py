@@ -6,7 +6,9 @@ in eval mode. For each model it writes <out>/<zoo name>.czt holding the
 state_dict (prefix "sd/", num_batches_tracked included), an input
 "x" (batch 2), the reference logits "ref" computed in float64 (the ground
 truth) and "pt32" in float32 (PyTorch's own error, for context), the
-parameter count "param_count" and the input shape "shape"; and the
+parameter count "param_count", the input shape "shape" and, sampled
+from the freshly built model, the standard deviation of each large
+Conv/Linear weight ("init_std/<name>", the initialization law); and the
 state_dict once more through torch.save as <out>/<zoo name>.pth (for the
 PyTorch checkpoint reader). Usage: gen_zoo.py OUTDIR (needs the .venv
 python: timm)."""
@@ -60,7 +62,16 @@ def randomize(m, seed):
                 mod.bias.copy_(0.1 * torch.randn(mod.bias.shape, generator=g))
 
 
-def write(out, fname, model, shape, seed):
+def init_stds(m):
+    """Standard deviation of each freshly initialized Conv/Linear weight of
+    500 elements or more: the reference's initialization law, sampled."""
+    return {"init_std/" + n + ".weight": np.array([mod.weight.detach().double().std().item()],
+                                                  np.float32)
+            for n, mod in m.named_modules()
+            if isinstance(mod, (torch.nn.Conv2d, torch.nn.Linear)) and mod.weight.numel() >= 500}
+
+
+def write(out, fname, model, shape, seed, extra=None):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((2,) + tuple(shape)).astype(np.float32)
     with torch.no_grad():
@@ -72,6 +83,7 @@ def write(out, fname, model, shape, seed):
     t["pt32"] = pt32
     t["param_count"] = np.array([sum(p.numel() for p in model.parameters())], np.int64)
     t["shape"] = np.array(shape, np.int64)
+    t.update(extra or {})
     czt.write(os.path.join(out, fname + ".czt"), t)
 
 
@@ -83,10 +95,11 @@ def main():
     for i, (name, make, shape) in enumerate(MODELS):
         torch.manual_seed(i)
         m = make()
+        stds = init_stds(m)
         randomize(m, 100 + i)
         m.eval()
         built[name] = m
-        write(out, name, m, shape, 200 + i)
+        write(out, name, m, shape, 200 + i, stds)
         tmp = os.path.join(out, name + ".pth.tmp")
         torch.save(m.state_dict(), tmp)
         os.replace(tmp, os.path.join(out, name + ".pth"))

@@ -6,7 +6,11 @@
  * missing), czoo's eval-mode logits match within 1e-4 as
  * max |czoo - ref| / max |ref| (PyTorch's own float32 error is printed
  * beside), the parameter count is equal, and czoo's state_dict has the
- * reference's keys in the reference's order with the same shapes. */
+ * reference's keys in the reference's order with the same shapes. And the
+ * initialization law: czoo's fresh weights have the standard deviation the
+ * reference's fresh weights have, within 20 % (each Conv/Linear weight of
+ * 500+ elements; sampling alone moves it by ~5 % at 500, and the laws
+ * the models use differ by 3x or more where they differ). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -51,6 +55,34 @@ static void check_names(const cz_graph *g, const cz_tensor_dict *ref) {
   cz_tdict_free(ours);
 }
 
+/* Fresh weights (czoo's init, seed 1) against the reference's stds. */
+static void check_init(const ct_bundle *b, const char *model) {
+  cz_zoo_opts o = cz_zoo_default_opts(cz_zoo_find(model));
+  o.num_classes = CLASSES, o.height = o.width = 32, o.seed = 1;
+  cz_graph *g = NULL;
+  assert_null(cz_zoo_build(model, &o, &g));
+  int checked = 0;
+  double worst = 0;
+  for (int i = 0; i < b->n; i++) {
+    if (strncmp(b->t[i].name, "init_std/", 9) != 0) continue;
+    int v = cz_graph_find_value(g, b->t[i].name + 9);
+    assert_true(v >= 0);
+    const float *d = g->values[v].data;
+    int64_t n = cz_shape_numel(&g->values[v].shape);
+    double s1 = 0, s2 = 0;
+    for (int64_t k = 0; k < n; k++) s1 += d[k], s2 += (double)d[k] * d[k];
+    double sd = sqrt((s2 - s1 * s1 / n) / (n - 1)), want = *(const float *)b->t[i].data;
+    double r = fabs(sd / want - 1);
+    if (r > 0.2) fail_msg("%s %s: initial std %.4g, reference %.4g", model, b->t[i].name + 9, sd, want);
+    worst = fmax(worst, r);
+    checked++;
+  }
+  printf("%-22s initial weights: %d tensors, std within %.1f %% of the reference's\n", model,
+         checked, 100 * worst);
+  assert_true(checked > 0);
+  cz_graph_free(g);
+}
+
 static void check(const char *file, const char *model) {
   const char *dir = getenv("CZOO_ZOO_ORACLE_DIR");
   char *path = cz_asprintf("%s/%s.czt", dir ? dir : "oracle/zoo", file);
@@ -92,6 +124,7 @@ static void check(const char *file, const char *model) {
          ep, TOL_LOGITS);
   assert_true(el <= TOL_LOGITS);
   assert_true(params == want);
+  if (strcmp(file, model) == 0) check_init(b, model);
   cz_exec_free(ex);
   cz_load_report_free(&rep);
   cz_tdict_free(sd);
