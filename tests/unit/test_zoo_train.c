@@ -179,6 +179,26 @@ static void test_dropout_changes_training_outputs(void **s) {
   cz_graph_free(g);
 }
 
+/* ImageNet-sized models: the references' own parameter counts, from
+ * sum(p.numel() for p in model.parameters()) of timm 1.0.31's
+ * create_model(name) and torchvision 0.14's constructors, 1000 classes. */
+static void test_param_counts_at_1000_classes(void **s) {
+  (void)s;
+  static const int64_t want[N_MODELS] = {1968680, 3504872, 3887038, 3774024,
+                                         1677128, 2218512, 1366792, 2278604};
+  for (int i = 0; i < N_MODELS; i++) {
+    const cz_zoo_entry *e = cz_zoo_find(kModels[i]);
+    cz_zoo_opts o = cz_zoo_default_opts(e);
+    cz_graph *g = build(kModels[i], o);
+    int64_t p = cz_graph_param_count(g);
+    printf("%-21s %-12s %-40s params %8lld (reference %8lld), MACC at [3,224,224] %lld\n",
+           e->name, e->source, e->reference, (long long)p, (long long)want[i],
+           (long long)cz_graph_macc(g));
+    assert_true(p == want[i]);
+    cz_graph_free(g);
+  }
+}
+
 static void test_bad_options_are_refused(void **s) {
   (void)s;
   cz_zoo_opts o = cz_zoo_default_opts(cz_zoo_find("shufflenetv2_x050_pt"));
@@ -201,6 +221,7 @@ int main(void) {
       cmocka_unit_test(test_num_classes_and_drop_options),
       cmocka_unit_test(test_dropout_changes_training_outputs),
       cmocka_unit_test(test_bad_options_are_refused),
+      cmocka_unit_test(test_param_counts_at_1000_classes),
       cmocka_unit_test(test_forward_backward_every_model),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
