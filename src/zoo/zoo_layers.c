@@ -43,6 +43,7 @@ const char *zl_name(zl_ctx *c, const char *stem) {
   return c->namebuf;
 }
 
+static char *vfmt(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 static char *vfmt(const char *fmt, va_list ap) {
   va_list cp;
   va_copy(cp, ap);

@@ -55,5 +55,5 @@ const cz_zoo_entry cz_zoo_family_timm[] = {
     TIMM("mobilenetv2_a100_pt", "mobilenetv2_100", kMbv2_100),
     TIMM("semnasnet100_pt", "semnasnet_100", kSemnasnet100),
     TIMM("mobilenetv4small_pt", "mobilenetv4_conv_small", kMnv4ConvSmall),
-    {NULL},
+    {0},
 };

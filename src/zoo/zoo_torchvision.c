@@ -233,5 +233,5 @@ const cz_zoo_entry cz_zoo_family_torchvision[] = {
     TV("mnasnet_d050_pt", "mnasnet0_5", kMnasnet05, init_mnasnet),
     TV("shufflenetv2_x050_pt", "shufflenet_v2_x0_5", kShuffle05, init_shuffle),
     TV("shufflenetv2_x100_pt", "shufflenet_v2_x1_0", kShuffle10, init_shuffle),
-    {NULL},
+    {0},
 };
