@@ -179,6 +179,31 @@ static void test_dropout_changes_training_outputs(void **s) {
   cz_graph_free(g);
 }
 
+/* Small and odd input shapes build and run (eval forward, finite logits):
+ * the smallest czoo accepts (8x8), and odd non-square sizes. */
+static void test_small_and_odd_shapes_run(void **s) {
+  (void)s;
+  static const int shapes[][2] = {{8, 8}, {33, 17}};
+  for (int i = 0; i < N_MODELS; i++)
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+      cz_zoo_opts o = cz_zoo_default_opts(cz_zoo_find(kModels[i]));
+      o.height = shapes[k][0], o.width = shapes[k][1], o.num_classes = 3, o.seed = 2;
+      cz_graph *g = build(kModels[i], o);
+      ct_inputs data = ct_inputs_random(g, 4, 1.0f);
+      cz_exec_opts eo = {0};
+      cz_exec *ex = NULL;
+      cz_err *err = cz_exec_new(g, &eo, &ex);
+      if (err) fail_msg("%s [%d,%d]: %s", kModels[i], o.height, o.width, cz_err_msg(err));
+      cz_exec_set_input(ex, 0, data.data[0], CZ_ROWMAJOR);
+      cz_exec_forward(ex);
+      const float *l = cz_exec_value(ex, g->outputs[0]).data;
+      for (int c = 0; c < 3; c++) assert_true(isfinite(l[c]));
+      cz_exec_free(ex);
+      ct_inputs_free(&data);
+      cz_graph_free(g);
+    }
+}
+
 /* ImageNet-sized models: the references' own parameter counts, from
  * sum(p.numel() for p in model.parameters()) of timm 1.0.31's
  * create_model(name) and torchvision 0.14's constructors, 1000 classes. */
@@ -222,6 +247,7 @@ int main(void) {
       cmocka_unit_test(test_dropout_changes_training_outputs),
       cmocka_unit_test(test_bad_options_are_refused),
       cmocka_unit_test(test_param_counts_at_1000_classes),
+      cmocka_unit_test(test_small_and_odd_shapes_run),
       cmocka_unit_test(test_forward_backward_every_model),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
