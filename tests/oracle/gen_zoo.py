@@ -7,7 +7,9 @@ state_dict (prefix "sd/", num_batches_tracked included), an input
 "x" (batch 2), the reference logits "ref" computed in float64 (the ground
 truth) and "pt32" in float32 (PyTorch's own error, for context), the
 parameter count "param_count", the input shape "shape" and, sampled
-from the freshly built model, the standard deviation of each large
+the train-mode float64 logits "train_ref" (dropout off) and running
+statistics "train_stat/<name>" after that forward; from the freshly built
+model, the standard deviation of each large
 Conv/Linear weight ("init_std/<name>", the initialization law); and the
 state_dict once more through torch.save as <out>/<zoo name>.pth (for the
 PyTorch checkpoint reader). Usage: gen_zoo.py OUTDIR (needs the .venv
@@ -71,13 +73,30 @@ def init_stds(m):
             if isinstance(mod, (torch.nn.Conv2d, torch.nn.Linear)) and mod.weight.numel() >= 500}
 
 
+def train_forward(model, x):
+    """One train-mode forward in float64 with dropout off: batch-statistic
+    BatchNorm and the running statistics it leaves (each model's own
+    momentum)."""
+    m = copy.deepcopy(model).double().train()
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.Dropout):
+            mod.p = 0.0
+    with torch.no_grad():
+        logits = m(torch.from_numpy(x).double())
+    stats = {"train_stat/" + k: v.float() for k, v in m.state_dict().items() if ".running_" in k}
+    return logits.float(), stats
+
+
 def write(out, fname, model, shape, seed, extra=None):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((2,) + tuple(shape)).astype(np.float32)
     with torch.no_grad():
         ref = copy.deepcopy(model).double().eval()(torch.from_numpy(x).double())
         pt32 = model.eval()(torch.from_numpy(x))
+    train_logits, train_stats = train_forward(model, x)
     t = {"sd/" + k: v for k, v in model.state_dict().items()}
+    t["train_ref"] = train_logits
+    t.update(train_stats)
     t["x"] = x
     t["ref"] = ref.float()
     t["pt32"] = pt32

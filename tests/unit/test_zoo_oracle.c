@@ -6,7 +6,10 @@
  * missing), czoo's eval-mode logits match within 1e-4 as
  * max |czoo - ref| / max |ref| (PyTorch's own float32 error is printed
  * beside), the parameter count is equal, and czoo's state_dict has the
- * reference's keys in the reference's order with the same shapes. And the
+ * reference's keys in the reference's order with the same shapes. In train
+ * mode (dropout off) the logits match the float64 reference's within 1e-4
+ * too, and so does every running statistic after that forward (each
+ * model's BatchNorm momentum: PyTorch's 0.1, MNASNet's 0.0003). And the
  * initialization law: czoo's fresh weights have the standard deviation the
  * reference's fresh weights have, within 20 % (each Conv/Linear weight of
  * 500+ elements; sampling alone moves it by ~5 % at 500, and the laws
@@ -55,6 +58,33 @@ static void check_names(const cz_graph *g, const cz_tensor_dict *ref) {
   cz_tdict_free(ours);
 }
 
+/* Train mode: batch-statistic logits, then the running statistics. */
+static void check_train(const ct_bundle *b, cz_graph *g, const char *file) {
+  cz_exec *ex = NULL;
+  cz_exec_opts eo = {.training = true};
+  cz_err *err = cz_exec_new(g, &eo, &ex);
+  if (err) fail_msg("%s", cz_err_msg(err));
+  cz_exec_set_input(ex, 0, ct_bundle_need(b, "x")->data, CZ_ROWMAJOR);
+  cz_exec_forward(ex);
+  const ct_tensor *ref = ct_bundle_need(b, "train_ref");
+  int64_t n = cz_shape_numel(&ref->shape);
+  double el = rel_err(cz_exec_value(ex, g->outputs[0]).data, ref->data, n), es = 0;
+  int stats = 0;
+  for (int v = 0; v < g->n_values; v++) {
+    if (g->values[v].kind != CZ_V_BUFFER) continue;
+    char *key = cz_asprintf("train_stat/%s", g->values[v].name);
+    const ct_tensor *t = ct_bundle_need(b, key);
+    es = fmax(es, rel_err(g->values[v].data, t->data, cz_shape_numel(&t->shape)));
+    stats++;
+    free(key);
+  }
+  printf("%-22s train mode: logits %.2g, %d running statistics worst %.2g (bound %.0e)\n", file,
+         el, stats, es, TOL_LOGITS);
+  assert_true(el <= TOL_LOGITS);
+  assert_true(es <= TOL_LOGITS);
+  cz_exec_free(ex);
+}
+
 /* Fresh weights (czoo's init, seed 1) against the reference's stds. */
 static void check_init(const ct_bundle *b, const char *model) {
   cz_zoo_opts o = cz_zoo_default_opts(cz_zoo_find(model));
@@ -94,6 +124,7 @@ static void check(const char *file, const char *model) {
   o.num_classes = CLASSES;
   o.channels = (int)shape[0], o.height = (int)shape[1], o.width = (int)shape[2];
   o.batch = 2;
+  o.drop_rate = 0; /* no Dropout node: the train-mode check runs without */
   cz_graph *g = NULL;
   cz_err *err = cz_zoo_build(model, &o, &g);
   if (err) fail_msg("%s", cz_err_msg(err));
@@ -124,8 +155,9 @@ static void check(const char *file, const char *model) {
          ep, TOL_LOGITS);
   assert_true(el <= TOL_LOGITS);
   assert_true(params == want);
-  if (strcmp(file, model) == 0) check_init(b, model);
   cz_exec_free(ex);
+  check_train(b, g, file);
+  if (strcmp(file, model) == 0) check_init(b, model);
   cz_load_report_free(&rep);
   cz_tdict_free(sd);
   cz_graph_free(g);
