@@ -106,7 +106,7 @@ static cz_err *build(const cz_zoo_entry *e, const models_req *r, cz_graph **g) {
 }
 
 static cz_err *list(const models_req *r) {
-  printf("%-28s %-12s %-24s %-13s %10s %10s\n", "model", "source", "reference", "input",
+  printf("%-28s %-12s %-50s %-11s %10s %10s\n", "model", "source", "reference", "input",
          "params", "MACC");
   for (int i = 0; i < cz_zoo_count(); i++) {
     const cz_zoo_entry *e = cz_zoo_at(i);
@@ -116,12 +116,12 @@ static cz_err *list(const models_req *r) {
     snprintf(shape, sizeof shape, "%dx%dx%d", r->c ? r->c : e->default_c,
              r->c ? r->h : e->default_h, r->c ? r->w : e->default_w);
     if (err) {
-      printf("%-28s %-12s %-24s %-13s %s\n", e->name, e->source, e->reference, shape,
+      printf("%-28s %-12s %-50s %-11s %s\n", e->name, e->source, e->reference, shape,
              cz_err_msg(err));
       cz_err_free(err);
       continue;
     }
-    printf("%-28s %-12s %-24s %-13s %10lld %9.1fM\n", e->name, e->source, e->reference, shape,
+    printf("%-28s %-12s %-50s %-11s %10lld %9.1fM\n", e->name, e->source, e->reference, shape,
            (long long)cz_graph_param_count(g), (double)cz_graph_macc(g) / 1e6);
     cz_graph_free(g);
   }

@@ -219,6 +219,10 @@ static cz_err *put(pw *w, const cz_pyval *v) {
         }
         op(w, 'u');
       }
+      if (v->attrs && !e) { /* OrderedDict.__reduce__'s state: BUILD after the items */
+        e = put(w, v->attrs);
+        op(w, 'b');
+      }
       break;
     case CZ_PY_TENSOR: put_tensor(w, v); break;
     default:

@@ -91,6 +91,7 @@ void cz_py_free(cz_pyval *v) {
       }
       free(v->dict.keys);
       free(v->dict.vals);
+      cz_py_free(v->attrs);
       break;
     case CZ_PY_TENSOR:
       free(v->tensor.data);
@@ -155,4 +156,11 @@ const char *cz_py_kind_name(cz_pykind k) {
   static const char *const names[] = {"None", "bool",  "int",    "float",  "str",    "bytes",
                                       "list", "tuple", "dict",   "tensor", "global", "storage"};
   return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
+}
+
+void cz_py_set_attrs(cz_pyval *odict, cz_pyval *attrs) {
+  cz_py_free(odict->attrs);
+  odict->attrs = attrs;
+  attrs->frozen = true;
+  if (attrs->height + 1 > odict->height) odict->height = attrs->height + 1;
 }

@@ -33,6 +33,8 @@ struct cz_pyval {
   int refs;
   bool frozen;  /* placed inside another container: no longer modified */
   bool ordered; /* DICT: an OrderedDict */
+  cz_pyval *attrs; /* ordered DICT: instance attributes (a dict), written as
+                      BUILD state, e.g. a state_dict's `_metadata`; owned */
   bool namespace_; /* DICT: made from an argparse/types namespace (unpickler) */
   bool internal_inside; /* holds a GLOBAL_ or STORAGE_ somewhere */
   int height;   /* 1 for a leaf, 1 + the tallest child for a container */
@@ -87,6 +89,8 @@ void cz_py_free(cz_pyval *v);     /* drops one reference */
 void cz_py_append(cz_pyval *seq, cz_pyval *item);
 void cz_py_set(cz_pyval *dict, cz_pyval *key, cz_pyval *val);
 void cz_py_set_str(cz_pyval *dict, const char *key, cz_pyval *val);
+/* Gives an ordered dict its instance attributes (a dict, taken over). */
+void cz_py_set_attrs(cz_pyval *odict, cz_pyval *attrs);
 
 /* Why `item` may not go into `container` (NULL: it may): the container
  * is frozen, is the item itself, or would nest deeper than max_height. */

@@ -41,6 +41,10 @@ struct cz_zoo_entry {
   int default_c, default_h, default_w;
   cz_zoo_build_fn build;
   const void *variant; /* the family's description of this model */
+  /* Draws the initial weights as the reference does (in law, from the
+   * seed); NULL: cz_zoo_build's default (He fan_out convs, Linear
+   * normal(0, 0.01), zero biases). */
+  void (*init)(cz_graph *g, uint64_t seed);
 };
 
 /* NULL when unknown. */

@@ -117,8 +117,12 @@ cz_err *cz_zoo_build(const char *name, const cz_zoo_opts *o, cz_graph **out) {
     return cz_err_prefix(err, "model %s at input [%d, %d, %d]", e->name, o->channels, o->height,
                          o->width);
   }
-  init_weights(g, o->seed);
-  cz_zoo_reference_init(g, e, o->seed); /* ST's and pytorchcv's own laws */
+  if (e->init) {
+    e->init(g, o->seed); /* timm's and torchvision's laws */
+  } else {
+    init_weights(g, o->seed);
+    cz_zoo_reference_init(g, e, o->seed); /* ST's and pytorchcv's own laws */
+  }
   *out = g;
   return NULL;
 }

@@ -1,11 +1,15 @@
 /* Layer builders shared by the zoo's families (zoo_layers.h). */
 #include "zoo/zoo_layers.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "ops/op.h"
 #include "util/mem.h"
+#include "util/rng.h"
 
 void zl_init(zl_ctx *c, cz_graph *g, const cz_zoo_opts *o, int input, float bn_eps,
              float bn_momentum) {
@@ -267,4 +271,43 @@ cz_err *zl_fixed_avgpool(zl_ctx *c, int x, int k, int stride, const char *accept
   }
   *out = zl_avgpool(c, x, k, stride, 0, false, true);
   return NULL;
+}
+
+static void draw(cz_graph *g, int v, uint64_t seed, bool normal, double scale) {
+  cz_value *w = &g->values[v];
+  if (w->kind != CZ_V_PARAM) return;
+  cz_rng r = cz_rng_make(seed, cz_rng_stream(0x5a4f4f, (uint64_t)v, 0));
+  float *d = w->data;
+  for (int64_t i = 0; i < cz_shape_numel(&w->shape); i++)
+    d[i] = (float)(normal ? scale * cz_rng_normal(&r) : scale * (2 * cz_rng_uniform(&r) - 1));
+}
+
+void zl_init_weights(cz_graph *g, uint64_t seed, zl_init_law conv, zl_init_law linear) {
+  for (int ni = 0; ni < g->n_nodes; ni++) {
+    const cz_node *n = &g->nodes[ni];
+    bool is_conv = strcmp(n->op->name, "Conv") == 0;
+    if (!is_conv && strcmp(n->op->name, "Gemm") != 0) continue;
+    const cz_shape *s = &g->values[n->in[1]].shape;
+    int64_t rf = 1, groups = 1;
+    for (int i = 2; i < s->rank; i++) rf *= s->d[i];
+    const cz_attr *ga = is_conv ? cz_node_attr(n, "group") : NULL;
+    if (ga) groups = ga->i;
+    double fan_in = (double)(s->d[1] * rf), fan_out = (double)(s->d[0] * rf);
+    zl_init_law law = is_conv ? conv : linear;
+    bool normal = law == ZL_INIT_HE_FANOUT || law == ZL_INIT_HE_FANOUT_GROUP ||
+                  law == ZL_INIT_NORMAL_001;
+    double scale = law == ZL_INIT_HE_FANOUT         ? sqrt(2.0 / fan_out)
+                   : law == ZL_INIT_HE_FANOUT_GROUP ? sqrt(2.0 / (fan_out / (double)groups))
+                   : law == ZL_INIT_TORCH_DEFAULT   ? 1.0 / sqrt(fan_in)
+                   : law == ZL_INIT_NORMAL_001      ? 0.01
+                   : law == ZL_INIT_UNIFORM_FANOUT  ? 1.0 / sqrt(fan_out)
+                                                    : sqrt(3.0 / fan_out);
+    draw(g, n->in[1], seed, normal, scale);
+    if (n->n_in > 2 && n->in[2] >= 0) {
+      if (law == ZL_INIT_TORCH_DEFAULT) draw(g, n->in[2], seed, false, 1.0 / sqrt(fan_in));
+      else if (g->values[n->in[2]].kind == CZ_V_PARAM)
+        memset(g->values[n->in[2]].data, 0,
+               (size_t)cz_shape_numel(&g->values[n->in[2]].shape) * sizeof(float));
+    }
+  }
 }

@@ -68,6 +68,24 @@ int zl_drop_path(zl_ctx *c, int x, float p);
 /* A unique node name "<stem>_<n>" owned by the graph's caller: returns a
  * pointer into a static-size buffer inside the context. */
 const char *zl_name(zl_ctx *c, const char *stem);
+
+/* Weight-initialization laws of the references, for a family's
+ * cz_zoo_entry.init. Conv laws apply to every Conv weight, linear laws to
+ * every Gemm weight; biases are zero unless the law says otherwise;
+ * BatchNorm keeps weight 1, bias 0, mean 0, var 1. */
+typedef enum {
+  ZL_INIT_HE_FANOUT,        /* normal(0, sqrt(2 / (out*kh*kw))): kaiming_normal_(fan_out) */
+  ZL_INIT_HE_FANOUT_GROUP,  /* normal(0, sqrt(2 / (out*kh*kw / groups))): timm's _init_weight_goog */
+  ZL_INIT_TORCH_DEFAULT,    /* weight and bias uniform(+-1/sqrt(fan_in)): PyTorch's reset_parameters */
+  ZL_INIT_NORMAL_001,       /* normal(0, 0.01) (torchvision's Linear) */
+  ZL_INIT_UNIFORM_FANOUT,   /* uniform(+-1/sqrt(out)): timm's Linear */
+  ZL_INIT_UNIFORM_3_FANOUT, /* uniform(+-sqrt(3/out)): kaiming_uniform_(fan_out, sigmoid) */
+} zl_init_law;
+
+/* Draws every Conv and Gemm parameter of g by the given laws, one Philox
+ * stream per parameter keyed by its value id (so a model's initial weights
+ * depend only on its seed). */
+void zl_init_weights(cz_graph *g, uint64_t seed, zl_init_law conv, zl_init_law linear);
 #endif
 
 /* ---- Fixed-size pooling heads (pytorchcv, ST's MobileNetV1). ---- */

@@ -203,6 +203,19 @@ cz_err *cz_zoo_apply_config_weights(cz_graph *g, const cz_zoo_entry *e, const cz
   return err;
 }
 
+/* The `_metadata` torch's load_state_dict hands each module: only the root
+ * module's version matters to the zoo's references (torchvision's MNASNet
+ * refuses a state_dict without version 2); every other module reads a
+ * missing entry as its current layout. */
+static cz_pyval *state_dict_metadata(const char *model) {
+  int version = strcmp(model, "mnasnet_d050_pt") == 0 ? 2 : 1;
+  cz_pyval *root = cz_py_dict(false), *meta = cz_py_dict(true), *attrs = cz_py_dict(false);
+  cz_py_set_str(root, "version", cz_py_int(version));
+  cz_py_set_str(meta, "", root);
+  cz_py_set_str(attrs, "_metadata", meta);
+  return attrs;
+}
+
 cz_err *cz_zoo_save_weights(const cz_graph *g, const char *path) {
   cz_tensor_dict *d = cz_graph_to_dict(g);
   size_t n = strlen(path), k = strlen(".safetensors");
@@ -211,6 +224,7 @@ cz_err *cz_zoo_save_weights(const cz_graph *g, const char *path) {
     err = cz_safetensors_write(path, d);
   } else {
     cz_pyval *root = cz_py_from_tdict(d);
+    cz_py_set_attrs(root, state_dict_metadata(g->name ? g->name : ""));
     err = cz_torch_save(path, root);
     cz_py_free(root);
   }

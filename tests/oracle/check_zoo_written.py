@@ -5,8 +5,10 @@ torch.load(weights_only=True) and loaded with load_state_dict(strict=True)
 into a fresh reference model, which must then give the bundle's logits on
 the bundle's input (max|d| / max|ref| <= 1e-5: same weights, same code).
 Usage: check_zoo_written.py WRITTEN_DIR ORACLE_DIR[:ORACLE_DIR...]
-The bundle's "reference" text says how to build the model:
-"<pytorchcv|timm|torchvision> <name> num_classes=<n>"."""
+The model is built from the bundle's "reference" text ("<pytorchcv|timm|
+torchvision> <name> num_classes=<n>", gen_zoo_pytorchcv.py), else from
+gen_zoo.py's MODELS table; input and logits are "input"/"logits" or
+"x"/"pt32" (PyTorch's float32 logits)."""
 import os
 import sys
 
@@ -32,6 +34,16 @@ def build(reference):
     raise SystemExit("unknown reference source in %r" % reference)
 
 
+def build_for(name, bundle):
+    if "reference" in bundle:
+        return build(bundle["reference"])
+    import gen_zoo
+    for zoo, make, _ in gen_zoo.MODELS:
+        if zoo == name:
+            return make()
+    raise SystemExit("%s: no way to build the reference model" % name)
+
+
 def main():
     written, dirs = sys.argv[1], sys.argv[2].split(":")
     files = sorted(f for f in os.listdir(written) if f.endswith(".pth"))
@@ -45,13 +57,13 @@ def main():
         if bundle is None:
             raise SystemExit("%s: no oracle bundle for it in %s" % (f, dirs))
         b = czt.read(bundle)
-        m = build(b["reference"])
+        m = build_for(name, b)
         sd = torch.load(os.path.join(written, f), weights_only=True)
         m.load_state_dict(sd, strict=True)
         m.eval()
         with torch.no_grad():
-            y = m(torch.from_numpy(b["input"])).numpy()
-        ref = b["logits"]
+            y = m(torch.from_numpy(b["input"] if "input" in b else b["x"])).numpy()
+        ref = b["logits"] if "logits" in b else b["pt32"]
         rel = float(np.abs(y - ref).max() / np.abs(ref).max())
         worst = max(worst, rel)
         print("%-26s strict load ok, logits max|d|/max|ref| %.2g" % (name, rel))

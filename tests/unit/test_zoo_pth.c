@@ -43,15 +43,26 @@ static bool selected(const char *name) {
   return false;
 }
 
+/* The families' oracles name them "input"/"logits" (gen_zoo_pytorchcv.py)
+ * or "x"/"pt32" (gen_zoo.py: PyTorch's float32 logits). */
+static const ct_tensor *bundle_input(const ct_bundle *b) {
+  const ct_tensor *t = ct_bundle_get(b, "input");
+  return t ? t : ct_bundle_need(b, "x");
+}
+static const ct_tensor *bundle_logits(const ct_bundle *b) {
+  const ct_tensor *t = ct_bundle_get(b, "logits");
+  return t ? t : ct_bundle_need(b, "pt32");
+}
+
 static double logits_error(cz_graph *g, const ct_bundle *b) {
   cz_exec_opts eo = {0};
   cz_exec *ex = NULL;
   cz_err *e = cz_exec_new(g, &eo, &ex);
   if (e) fail_msg("%s", cz_err_msg(e));
-  cz_exec_set_input(ex, 0, ct_bundle_need(b, "input")->data, CZ_ROWMAJOR);
+  cz_exec_set_input(ex, 0, bundle_input(b)->data, CZ_ROWMAJOR);
   cz_exec_forward(ex);
   cz_tensor y = cz_exec_value(ex, g->outputs[0]);
-  const ct_tensor *ref = ct_bundle_need(b, "logits");
+  const ct_tensor *ref = bundle_logits(b);
   assert_int_equal(cz_numel(&y), cz_shape_numel(&ref->shape));
   const float *a = cz_f32(&y), *r = ref->data;
   double d = 0, m = 0;
@@ -66,7 +77,7 @@ static double logits_error(cz_graph *g, const ct_bundle *b) {
 static void check_model(const char *dir, const char *name, const char *out_dir) {
   char *czt = cz_asprintf("%s/%s.czt", dir, name), *pth = cz_asprintf("%s/%s.pth", dir, name);
   ct_bundle *b = ct_bundle_read(czt);
-  const ct_tensor *x = ct_bundle_need(b, "input"), *lg = ct_bundle_need(b, "logits");
+  const ct_tensor *x = bundle_input(b), *lg = bundle_logits(b);
   const cz_zoo_entry *e = cz_zoo_find(name);
   if (!e) fail_msg("%s: no zoo model of that name", czt);
   cz_zoo_opts o = cz_zoo_default_opts(e);
