@@ -18,6 +18,8 @@ typedef struct {
 typedef struct {
   int n, cap;
   cz_named_tensor *t;
+  int *index; /* name hash table: slots entries, each an index into t or -1 */
+  int slots;
 } cz_tensor_dict;
 
 cz_tensor_dict *cz_tdict_new(void);
