@@ -19,6 +19,7 @@
 #include "tensor_file.h"
 #include "train/clip_grad.h"
 #include "train/optim.h"
+#include "train/optim_cfg.h"
 
 #define RTOL 2e-5
 #define ATOL 1e-6
@@ -296,6 +297,40 @@ static void test_errors(void **state) {
   assert_true(fabsf(g[0] - 0.6f) < 1e-6f && fabsf(g[1] + 0.8f) < 1e-6f);
 }
 
+/* training.optimizer -> cz_optim_config: defaults, set options, 3 betas. */
+static void test_config_section(void **state) {
+  (void)state;
+  cz_cfg_optimizer c;
+  memset(&c, 0, sizeof c);
+  cz_optim_config oc;
+  assert_null(cz_optim_config_from_cfg(&c, 0.1, &oc));
+  assert_string_equal(oc.opt, "sgd");
+  assert_true(oc.momentum == 0.9 && oc.weight_decay == 2e-5 && oc.lr == 0.1);
+  assert_false(oc.has_eps || oc.has_betas || oc.has_layer_decay);
+  char name[] = "Lookahead_AdamW";
+  double betas[3] = {0.8, 0.9, 0.99};
+  c.opt.set = true;
+  c.opt.v = name;
+  c.opt_eps.set = true;
+  c.opt_eps.v = 1e-6;
+  c.opt_betas.set = true;
+  c.opt_betas.n = 2;
+  c.opt_betas.v = betas;
+  assert_null(cz_optim_config_from_cfg(&c, 0.01, &oc));
+  assert_true(oc.has_eps && oc.eps == 1e-6 && oc.has_betas && oc.betas[1] == 0.9);
+  float d[2] = {0}, g[2] = {0};
+  cz_train_param p = {"w", d, g, 2, {.rank = 1, .d = {2}}};
+  cz_optim *o = NULL;
+  assert_null(cz_optim_new(&oc, &p, 1, &o));
+  assert_string_equal(cz_optim_state_name(o, 3), "w.lookahead_slow_buff");
+  cz_optim_free(o);
+  c.opt_betas.n = 3;
+  cz_err *e = cz_optim_config_from_cfg(&c, 0.01, &oc);
+  assert_non_null(e);
+  assert_non_null(strstr(cz_err_msg(e), "training.optimizer.opt-betas"));
+  cz_err_free(e);
+}
+
 static int setup(void **state) {
   (void)state;
   g_dir = getenv("CZOO_OPTIM_DIR");
@@ -312,6 +347,7 @@ int main(void) {
       cmocka_unit_test(test_resume_is_exact),
       cmocka_unit_test(test_weight_decay_groups),
       cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_config_section),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
