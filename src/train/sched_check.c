@@ -49,7 +49,7 @@ cz_err *cz_sched_check(const cz_sched_params *p, cz_sched_kind *kind) {
     return cz_err_new(CZ_EXIT_USAGE, KEY "decay_milestones: %d values; expected at most %d",
                       p->n_milestones, CZ_SCHED_MAX_MILESTONES);
   for (int i = 0; i < p->n_milestones; i++) {
-    if (p->decay_milestones[i] < 0 || p->decay_milestones[i] > ((int64_t)1 << 40))
+    if (p->decay_milestones[i] < 0 || p->decay_milestones[i] > ((int64_t)1 << 30))
       return bad("decay_milestones", (double)p->decay_milestones[i], "epochs >= 0");
     if (i > 0 && p->decay_milestones[i] < p->decay_milestones[i - 1])
       return cz_err_new(CZ_EXIT_USAGE, KEY "decay_milestones: %lld after %lld; expected "
@@ -79,8 +79,8 @@ cz_err *cz_sched_check(const cz_sched_params *p, cz_sched_kind *kind) {
     if (*kind == CZ_SCHED_PLATEAU)
       return cz_err_new(CZ_EXIT_USAGE, KEY "sched_on_updates: true with sched 'plateau'; "
                                        "expected false (plateau steps once per epoch, as in timm)");
-    if (p->updates_per_epoch < 1)
-      return cz_err_new(CZ_EXIT_USAGE, "updates per epoch: %lld; expected >= 1 with "
+    if (p->updates_per_epoch < 1 || p->updates_per_epoch > ((int64_t)1 << 30))
+      return cz_err_new(CZ_EXIT_USAGE, "updates per epoch: %lld; expected 1 .. 2^30 with "
                                        KEY "sched_on_updates",
                         (long long)p->updates_per_epoch);
   }
