@@ -142,6 +142,22 @@ def main():
                                     **{k: v for k, v in kw.items() if k != 'lr'})
         run(f'{sched}{n}', kw, stateless_ops(kw, max(ne, 8)), out)
         n += 1
+    # edge cases: the spec's example (epochs 2 < warmup 5), a float
+    # decay_epochs per update, cycle_limit 0, shrinking cycles (mul 0.5)
+    edges = [base(k, num_epochs=2, warmup_epochs=5, decay_epochs=90,
+                  decay_milestones=[90, 180, 270], decay_rate=0.1, cycle_decay=0.5)
+             for k in ('cosine', 'tanh', 'step', 'multistep', 'poly')]
+    edges += [base('step', decay_epochs=2.5, step_on_epochs=False, updates_per_epoch=2),
+              base('multistep', decay_milestones=[1, 3, 3, 4], step_on_epochs=False,
+                   updates_per_epoch=2, warmup_epochs=1, warmup_prefix=True),
+              base('cosine', cycle_limit=0, warmup_epochs=1),
+              base('cosine', cycle_mul=0.5, cycle_limit=2, cycle_decay=0.9),
+              base('poly', cycle_mul=0.5, cycle_limit=2, decay_rate=1.5, k_decay=0.7)]
+    for kw in edges:
+        _, ne = create_scheduler_v2(torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1),
+                                    **{k: v for k, v in kw.items() if k != 'lr'})
+        run(f'{kw["sched"]}{n}', kw, stateless_ops(kw, ne), out)
+        n += 1
     # plateau: fixed metric sequences, in order as train.py feeds them
     up = [10, 20, 30, 30, 29, 30.001, 28, 27, 40, 40, 40, 40, 39, 39, 39, 39, 39, 39, 39, 39]
     down = [2.0, 1.5, 1.4, 1.45, 1.4, 1.3999, 1.6, 1.2, 1.2, 1.3, 1.3, 1.3, 1.3, 1.3, 1.1,
