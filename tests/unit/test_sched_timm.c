@@ -1,8 +1,9 @@
 /* The learning-rate schedules against timm 1.0.31: tests/data/sched_golden.txt
  * holds, for 126 settings (every scheduler x warmup x prefix x cooldown x
  * cycles/k_decay x per-epoch/per-update, plateau with fixed metric
- * sequences, edge cases such as epochs < warmup or cycle_mul 0.5), timm's lr after construction and after each step() /
- * step_update() call; it was made by tests/oracle/gen_sched_golden.py.
+ * sequences, edge cases such as epochs < warmup or cycle_mul 0.5), timm's
+ * lr after construction and after each step() / step_update() call; it was
+ * made by tests/oracle/gen_sched_golden.py.
  * Each call is replayed on czoo's schedule and every lr must agree within
  * 1e-12 relative (plus 1e-18 absolute for zeros), in double; num_epochs
  * exactly. lr noise is off in the golden file: timm draws it from torch's
