@@ -132,7 +132,11 @@ static void export_case(cz_graph *g, const char *dir, const char *stem, int opse
 static const char *out_dir(void) {
   const char *d = getenv("CZOO_ONNX_OUT");
   if (!d || !*d) fail_msg("CZOO_ONNX_OUT is not set (where the ONNX files go)");
-  mkdir(d, 0755);
+  char *p = cz_xstrdup(d); /* mkdir -p */
+  for (char *s = p + 1; *s; s++)
+    if (*s == '/') *s = 0, mkdir(p, 0755), *s = '/';
+  mkdir(p, 0755);
+  free(p);
   return d;
 }
 
