@@ -8,6 +8,8 @@
  *  - HardSwish exists from 14: at 13 it is HardSigmoid(1/6, 1/2) then Mul;
  *  - LayerNormalization exists from 17 and Gelu from 20: earlier opsets
  *    are an error naming the node;
+ *  - Reshape's allowzero exists from 14: at 13 allowzero 0 is left out
+ *    (the same meaning), allowzero 1 is an error;
  *  - Silu (a czoo extension) is Sigmoid then Mul at every opset.
  * Squeeze/Unsqueeze/ReduceMean (axes moved to inputs at 13/18) are not in
  * czoo's op set. */
@@ -168,6 +170,13 @@ static cz_err *export_node(exporter *x, const cz_node *n) {
   for (int i = 0; i < n->n_in; i++) in[i] = vname(x, n->in[i]);
   for (int i = 0; i < n->n_out; i++) out[i] = vname(x, n->out[i]);
   const char *skip1 = NULL, *skip2 = NULL;
+  if (strcmp(op, "Reshape") == 0 && x->opset < 14) {
+    const cz_attr *az = cz_node_attr(n, "allowzero");
+    if (az && az->i != 0)
+      return cz_node_err(g, n, "allowzero=1 needs opset 14 or later; opset %d was asked",
+                         x->opset);
+    skip1 = "allowzero";
+  }
   if (strcmp(op, "Clip") == 0) {
     clip_node(x, n, in, &n_in);
     skip1 = "min", skip2 = "max";

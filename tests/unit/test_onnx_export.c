@@ -183,8 +183,9 @@ static void test_zoo_export(void **state) {
 }
 
 /* input [2,3,6,6] -> Conv -> BatchNormalization -> Silu -> HardSwish ->
- * Dropout -> GlobalAveragePool -> Flatten: the extension op and the
- * opset-13 HardSwish rewrite, which the zoo does not use. */
+ * Clip (bounds as attributes, opset 6 style) -> Dropout ->
+ * GlobalAveragePool -> Flatten: the extension op, the opset-13 HardSwish
+ * rewrite and Clip's bounds moved to inputs, which the zoo does not use. */
 static cz_graph *ext_graph(void) {
   cz_graph *g = cz_graph_new("ext_acts");
   int64_t xd[4] = {2, 3, 6, 6}, wd[4] = {4, 3, 3, 3}, cd[1] = {4};
@@ -202,6 +203,10 @@ static cz_graph *ext_graph(void) {
   int v = cz_node_out(g, bn, 0);
   v = cz_node_out(g, cz_graph_node(g, "Silu", "act1", 1, &v, 1, NULL), 0);
   v = cz_node_out(g, cz_graph_node(g, "HardSwish", "act2", 1, &v, 1, NULL), 0);
+  int clip = cz_graph_node(g, "Clip", "clip_attrs", 1, &v, 1, NULL);
+  cz_node_set_float(g, clip, "min", -0.25f);
+  cz_node_set_float(g, clip, "max", 0.5f);
+  v = cz_node_out(g, clip, 0);
   v = cz_node_out(g, cz_graph_node(g, "Dropout", "drop", 1, &v, 1, NULL), 0);
   v = cz_node_out(g, cz_graph_node(g, "GlobalAveragePool", "pool", 1, &v, 1, NULL), 0);
   v = cz_node_out(g, cz_graph_node(g, "Flatten", "flatten", 1, &v, 1, NULL), 0);
