@@ -37,7 +37,7 @@ debian_packages=(
 )
 
 # PyPI packages for test oracles and benchmark peers only, never for czoo
-# itself (later issues add onnxruntime and tensorboard here). timm and
+# itself (later issues add tensorboard here). timm and
 # pytorchcv install without pulling their own torch: the venv sees Debian's.
 pypi_packages=(
   omegaconf==2.3.0                  # Hydra's config loader: the `make bench` peer
