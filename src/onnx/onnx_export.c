@@ -49,6 +49,8 @@ typedef struct {
   const cz_graph *g;
   int opset;
   Onnx__GraphProto *gp;
+  size_t n_made; /* names the exporter made up (gates, Clip bounds, splits) */
+  char **made;
 } exporter;
 
 /* The graph's input is written as "input", its output as "output". */
@@ -68,15 +70,23 @@ static void add_init(exporter *x, const char *name, cz_dtype dt, cz_shape s, con
   ox_push(&x->a, &x->gp->n_initializer, (void ***)&x->gp->initializer, t);
 }
 
-/* A name for an exporter-made value or initializer, unique in the graph. */
+static bool name_taken(const exporter *x, const char *s) {
+  if (cz_graph_find_value(x->g, s) >= 0) return true;
+  for (size_t i = 0; i < x->n_made; i++)
+    if (strcmp(x->made[i], s) == 0) return true;
+  return false;
+}
+
+/* A name for an exporter-made value or initializer, unique in the file. */
 static const char *fresh(exporter *x, const char *base, const char *suffix) {
   char *s = cz_asprintf("%s.%s", base, suffix);
-  for (int k = 2; cz_graph_find_value(x->g, s) >= 0; k++) {
+  for (int k = 2; name_taken(x, s); k++) {
     free(s);
     s = cz_asprintf("%s.%s%d", base, suffix, k);
   }
-  const char *r = ox_strdup(&x->a, s);
+  char *r = ox_strdup(&x->a, s);
   free(s);
+  ox_push(&x->a, &x->n_made, (void ***)&x->made, r);
   return r;
 }
 
