@@ -27,6 +27,9 @@ debian_packages=(
   libjpeg62-turbo-dev libspng-dev   # JPEG and PNG decoding of dataset images
   libmatio-dev                      # MATLAB .mat reader for Flowers-102's labels and splits
   libcjson-dev                      # JSON header of safetensors weights files
+  libonnx-dev                       # onnx.proto, from which the ONNX bindings are generated
+  protobuf-c-compiler libprotobuf-c-dev  # protoc-c and libprotobuf-c for those bindings
+  python3-onnx                      # onnx.checker for the ONNX export tests
   python3-pil                       # reference decoder for the image tests and fuzz seeds
   python3 python3-venv python3-yaml # CLI tests and the config-load benchmark peer
   dataset-fashion-mnist             # the demo's real data, no download at run time
@@ -34,13 +37,14 @@ debian_packages=(
 )
 
 # PyPI packages for test oracles and benchmark peers only, never for czoo
-# itself (later issues add onnxruntime and tensorboard here). timm and
+# itself (later issues add tensorboard here). timm and
 # pytorchcv install without pulling their own torch: the venv sees Debian's.
 pypi_packages=(
   omegaconf==2.3.0                  # Hydra's config loader: the `make bench` peer
   timm==1.0.31                      # reference models, AutoAugment/RandAugment oracle, data bench peer
   pytorchcv==0.0.74                 # reference models of the pytorchcv family
   safetensors==0.8.0                # writes the safetensors files the reader is tested on
+  onnxruntime==1.20.1               # runs czoo's exported ONNX files (works with Debian's numpy 1.24)
 )
 
 missing=()
