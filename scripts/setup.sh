@@ -27,6 +27,7 @@ debian_packages=(
   libjpeg62-turbo-dev libspng-dev   # JPEG and PNG decoding of dataset images
   libmatio-dev                      # MATLAB .mat reader for Flowers-102's labels and splits
   libcjson-dev                      # JSON header of safetensors weights files
+  libcairo2-dev                     # PNG plots of the training curves (brings libfontconfig-dev)
   python3-pil                       # reference decoder for the image tests and fuzz seeds
   python3 python3-venv python3-yaml # CLI tests and the config-load benchmark peer
   dataset-fashion-mnist             # the demo's real data, no download at run time
@@ -41,6 +42,7 @@ pypi_packages=(
   timm==1.0.31                      # reference models, AutoAugment/RandAugment oracle, data bench peer
   pytorchcv==0.0.74                 # reference models of the pytorchcv family
   safetensors==0.8.0                # writes the safetensors files the reader is tested on
+  tensorboard==2.20.0               # EventAccumulator reads czoo's event files (pulls no torch/numpy)
 )
 
 missing=()
