@@ -3,7 +3,9 @@
  * tensorboard/compat/proto/event.proto and summary.proto (TensorBoard 2.x,
  * same as tensorflow/core/util/event.proto and framework/summary.proto):
  *   Event:         wall_time = 1 (double), step = 2 (int64),
- *                  file_version = 3 (string), summary = 5 (Summary)
+ *                  file_version = 3 (string), summary = 5 (Summary),
+ *                  source_metadata = 10 (SourceMetadata)
+ *   SourceMetadata: writer = 1 (string)
  *   Summary:       value = 1 (repeated Summary.Value)
  *   Summary.Value: tag = 1 (string), simple_value = 2 (float)
  * Wire format (protobuf encoding guide): key = field << 3 | wire type;
@@ -63,8 +65,12 @@ static void pb_bytes_field(pb_out *o, unsigned field, const void *data, size_t n
   for (size_t i = 0; i < n; i++) pb_byte(o, ((const uint8_t *)data)[i]);
 }
 
+/* Proto3 leaves out string and integer fields holding their default (empty,
+ * zero), and so does this encoder, byte for byte as protobuf's own
+ * serializer; simple_value sits in a oneof and is always written. */
 static size_t value_msg_size(const char *tag) {
   size_t t = strlen(tag);
+  if (!t) return 1 + 4;
   pb_out o = {0};
   pb_varint(&o, t);
   return 1 + o.n + t + 1 + 4; /* tag key, len, bytes; simple_value key, float */
@@ -77,10 +83,18 @@ size_t cz_tb_encode_event(uint8_t *buf, size_t cap, double wall_time, int64_t st
   memcpy(&wt, &wall_time, sizeof wt);
   pb_key(&o, 1, 1);
   pb_fixed(&o, wt, 8);
-  pb_key(&o, 2, 0);
-  pb_varint(&o, (uint64_t)step); /* int64: negative values as 10-byte two's complement */
+  if (step) {
+    pb_key(&o, 2, 0);
+    pb_varint(&o, (uint64_t)step); /* int64: negative values as 10-byte two's complement */
+  }
   if (!tag) {
     pb_bytes_field(&o, 3, file_version, strlen(file_version));
+    /* source_metadata = 10 (SourceMetadata{writer = 1}), as TensorBoard's
+     * own writer sets it (to its module name); informational only. */
+    static const char writer[] = "czoo";
+    pb_key(&o, 10, 2);
+    pb_varint(&o, 2 + strlen(writer));
+    pb_bytes_field(&o, 1, writer, strlen(writer));
     return o.n;
   }
   size_t vlen = value_msg_size(tag);
@@ -91,7 +105,7 @@ size_t cz_tb_encode_event(uint8_t *buf, size_t cap, double wall_time, int64_t st
   pb_varint(&o, slen);
   pb_key(&o, 1, 2);
   pb_varint(&o, vlen);
-  pb_bytes_field(&o, 1, tag, strlen(tag));
+  if (*tag) pb_bytes_field(&o, 1, tag, strlen(tag));
   uint32_t fv;
   memcpy(&fv, &value, sizeof fv);
   pb_key(&o, 2, 5);

@@ -37,7 +37,8 @@ cz_err *cz_tb_flush(cz_tb_writer *w);
 cz_err *cz_tb_close(cz_tb_writer *w);
 
 /* Encodes one Event message (exposed for tests): wall_time, step, and either
- * file_version (tag == NULL) or a one-value simple_value summary. Returns
+ * file_version plus source_metadata.writer "czoo" (tag == NULL) or a
+ * one-value simple_value summary; the bytes protobuf's serializer gives. Returns
  * the byte count written to buf, or the size needed when it exceeds cap. */
 size_t cz_tb_encode_event(uint8_t *buf, size_t cap, double wall_time, int64_t step,
                           const char *file_version, const char *tag, float value);

@@ -7,6 +7,12 @@ read back by the reference tools:
   the values are compared as float32 bit patterns). The event file's name
   must follow TensorBoard's pattern events.out.tfevents.<%010d seconds>.
   <hostname>.<pid>.<n>, and its file_version must read as 2.
+- run/ once more against torch.utils.tensorboard.SummaryWriter (what the
+  tool we replace uses) given the same scalars in the same order: every
+  record, parsed with TensorBoard's record reader and event_pb2, with
+  wall_time cleared (and the writer name of source_metadata), must
+  serialize to the same bytes; and each of our records must already be
+  protobuf's canonical serialization of itself.
 - summary.csv: parsed with the csv module and written again, row by row,
   by timm's update_summary (timm.utils.summary) into a new file, which must
   be byte-identical to czoo's (same header, number text and line ends).
@@ -54,6 +60,47 @@ def check_events(root, name):
           % (name, len(tags), sum(len(v) for v in expected.values())))
 
 
+def read_events(path):
+    from tensorboard.compat.proto import event_pb2
+    from tensorboard.compat.tensorflow_stub import errors
+    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import PyRecordReader_New
+    reader = PyRecordReader_New(path)
+    out = []
+    while True:
+        try:
+            reader.GetNext()
+        except errors.OutOfRangeError:
+            return out
+        raw = reader.record()
+        out.append((raw, event_pb2.Event.FromString(raw)))
+
+
+def check_against_summary_writer(root):
+    from torch.utils.tensorboard import SummaryWriter
+    run = os.path.join(root, "run")
+    ours = read_events(os.path.join(run, os.listdir(run)[0]))
+    with tempfile.TemporaryDirectory() as tmp:
+        w = SummaryWriter(log_dir=tmp)
+        with open(os.path.join(root, "expected_run.tsv")) as f:
+            for line in f:
+                tag, step, bits = line.rstrip("\n").split("\t")
+                w.add_scalar(tag, f32(bits), int(step))
+        w.close()
+        files = os.listdir(tmp)
+        assert len(files) == 1
+        theirs = read_events(os.path.join(tmp, files[0]))
+    assert len(ours) == len(theirs), "%d records, SummaryWriter %d" % (len(ours), len(theirs))
+    for i, ((raw, a), (_, b)) in enumerate(zip(ours, theirs)):
+        assert a.SerializeToString() == raw, "record %d is not canonical protobuf" % i
+        for e in (a, b):
+            e.wall_time = 0
+            if e.HasField("source_metadata"):
+                e.source_metadata.writer = ""
+        assert a.SerializeToString() == b.SerializeToString(), \
+            "record %d: ours %s, SummaryWriter %s" % (i, a, b)
+    print("run: %d records equal to torch SummaryWriter's (wall time aside)" % len(ours))
+
+
 def check_summary(root):
     ours = os.path.join(root, "summary.csv")
     with open(ours, "rb") as f:
@@ -79,6 +126,7 @@ def main():
     root = sys.argv[1]
     check_events(root, "run")
     check_events(root, "killed")
+    check_against_summary_writer(root)
     check_summary(root)
 
 
