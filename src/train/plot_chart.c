@@ -4,6 +4,7 @@
 
 #include <cairo.h>
 #include <errno.h>
+#include <fontconfig/fontconfig.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -218,4 +219,9 @@ cz_err *cz_plot_chart_png(const char *path, const cz_plot_chart *chart) {
   }
   cairo_surface_destroy(surf);
   return cz_err_prefix(e, "plot");
+}
+
+void cz_plot_shutdown(void) {
+  cairo_debug_reset_static_data();
+  FcFini();
 }
