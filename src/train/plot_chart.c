@@ -13,7 +13,8 @@
 
 typedef struct {
   double lo, hi, step;
-  int decimals; /* -1: exponent notation */
+  int decimals; /* fixed notation; in exponent notation: mantissa digits */
+  int sci;      /* exponent notation (tiny steps or big values) */
 } axis;
 
 static axis nice_axis(double lo, double hi) {
@@ -32,13 +33,17 @@ static axis nice_axis(double lo, double hi) {
   int d = (int)-floor(log10(a.step) + 1e-9);
   a.decimals = d < 0 ? 0 : d;
   double big = fmax(fabs(a.lo), fabs(a.hi));
-  if (a.step < 1e-3 || big >= 1e6) a.decimals = -1;
+  a.sci = a.step < 1e-3 || big >= 1e6;
+  if (a.sci) { /* the same mantissa digits on every label */
+    int e = (int)floor(log10(big) + 1e-9) - (int)floor(log10(a.step) + 1e-9);
+    a.decimals = e < 0 ? 0 : e;
+  }
   return a;
 }
 
 static void tick_label(const axis *a, double v, char *buf, size_t cap) {
   if (fabs(v) < a->step * 1e-6) v = 0.0;
-  if (a->decimals < 0) snprintf(buf, cap, "%.2g", v);
+  if (a->sci) snprintf(buf, cap, "%.*e", a->decimals, v);
   else snprintf(buf, cap, "%.*f", a->decimals, v);
 }
 
@@ -74,7 +79,7 @@ static void draw(cairo_t *cr, const cz_plot_chart *c) {
   axis xa = nice_axis(c->x[0], c->x[c->n - 1]);
   if (xa.step < 1.0) { /* epochs: whole-number ticks */
     xa = nice_axis(floor(c->x[0]) - (c->n == 1), ceil(c->x[c->n - 1]) + (c->n == 1));
-    if (xa.step < 1.0) xa.step = 1.0, xa.decimals = 0;
+    if (xa.step < 1.0) xa.step = 1.0, xa.decimals = 0, xa.sci = 0;
   }
 #define PX(v) (left + ((v) - xa.lo) / (xa.hi - xa.lo) * pw)
 #define PY(v) (top + ph - ((v) - ya.lo) / (ya.hi - ya.lo) * ph)
@@ -148,9 +153,11 @@ static void draw(cairo_t *cr, const cz_plot_chart *c) {
       pen = 1;
     }
     cairo_stroke(cr);
-    for (int i = 0; i < c->n; i++) {
+    /* Markers while they stay apart; lines alone for long runs. */
+    double radius = c->n > 60 ? 0.0 : c->n > 20 ? 2.5 : 4.0;
+    for (int i = 0; i < c->n && radius > 0; i++) {
       if (!isfinite(se->y[i])) continue;
-      cairo_arc(cr, PX(c->x[i]), PY(se->y[i]), 4.0, 0, 2 * M_PI);
+      cairo_arc(cr, PX(c->x[i]), PY(se->y[i]), radius, 0, 2 * M_PI);
       cairo_fill(cr);
     }
   }
@@ -164,7 +171,28 @@ static void draw(cairo_t *cr, const cz_plot_chart *c) {
     lw = fmax(lw, te.x_advance);
   }
   double bw = lw + 50, bh = 20.0 * c->nseries + 10;
-  double bx = left + pw - bw - 10, by = top + 10;
+  /* The corner whose box covers the fewest points and line samples (top
+   * right, top left, bottom right, bottom left: first wins on a tie). */
+  const double cx[4] = {left + pw - bw - 10, left + 10, left + pw - bw - 10, left + 10};
+  const double cy[4] = {top + 10, top + 10, top + ph - bh - 10, top + ph - bh - 10};
+  int best = 0;
+  long best_hits = -1;
+  for (int k = 0; k < 4; k++) {
+    long hits = 0;
+    for (int s = 0; s < c->nseries; s++)
+      for (int i = 0; i < c->n; i++)
+        for (int j = 0; j < 16 && (j == 0 || i + 1 < c->n); j++) {
+          double t = j / 16.0;
+          double y0 = c->series[s].y[i], y1 = i + 1 < c->n ? c->series[s].y[i + 1] : y0;
+          if (!isfinite(y0) || !isfinite(y1)) continue;
+          double px = PX(c->x[i] + t * (i + 1 < c->n ? c->x[i + 1] - c->x[i] : 0));
+          double py = PY(y0 + t * (y1 - y0));
+          if (px >= cx[k] - 6 && px <= cx[k] + bw + 6 && py >= cy[k] - 6 && py <= cy[k] + bh + 6)
+            hits++;
+        }
+    if (best_hits < 0 || hits < best_hits) best = k, best_hits = hits;
+  }
+  double bx = cx[best], by = cy[best];
   cairo_set_source_rgb(cr, 1, 1, 1);
   cairo_rectangle(cr, bx, by, bw, bh);
   cairo_fill_preserve(cr);
