@@ -32,7 +32,7 @@ static cz_err *read_table(const char *path, uint8_t **buf, size_t *size, int *ex
   *exists = stat(path, &st) == 0;
   if (!*exists) {
     if (errno == ENOENT) return NULL;
-    return cz_err_new(CZ_EXIT_RUNTIME, "summary: cannot read '%s': %s", path, strerror(errno));
+    return cz_err_new(CZ_EXIT_RUNTIME, "summary: cannot access '%s': %s", path, strerror(errno));
   }
   return cz_err_prefix(cz_read_file_bytes(path, buf, size), "summary");
 }
