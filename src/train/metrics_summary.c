@@ -77,6 +77,7 @@ cz_err *cz_summary_trim(const char *path, int start_epoch) {
       double ep = strtod(p, &stop); /* int(float(r[0])), as timm */
       if (stop != p && *stop == ',' && (long long)ep < start_epoch) {
         cz_sb_appendn(&sb, p, (size_t)(next - p));
+        if (!nl) cz_sb_append(&sb, "\r\n"); /* csv.writer ends every row */
         kept++;
       }
     }

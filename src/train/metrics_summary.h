@@ -25,9 +25,11 @@ char *cz_summary_format_row(const cz_summary_row *row);
  * missing or empty). */
 cz_err *cz_summary_append(const char *path, const cz_summary_row *row);
 
-/* For a resumed run, as timm's trim_summary: drops the rows whose epoch is
- * >= start_epoch; when none is left the file becomes empty (the next append
- * writes the header again). A missing file is left missing. */
+/* For a resumed run, as timm's trim_summary: keeps the header line and the
+ * rows whose epoch is < start_epoch (dropping repeated headers, blank rows
+ * and rows whose epoch is not a number); when no row is left the file
+ * becomes empty (the next append writes the header again). A missing file
+ * is left missing. */
 cz_err *cz_summary_trim(const char *path, int start_epoch);
 
 #endif

@@ -175,6 +175,39 @@ static void test_summary_text(void **state) {
   free(path);
 }
 
+/* A table edited by hand: a repeated header and a blank row are dropped
+ * as timm's trim_summary drops them, a row whose epoch is not a number too
+ * (where timm's int(float(...)) would raise), and a last row without its
+ * line end gets one, so the next append starts a line of its own. */
+static void test_summary_trim_untidy(void **state) {
+  char *path = cz_asprintf("%s/summary.csv", (char *)*state);
+  static const char untidy[] = "epoch,train_loss,eval_loss,eval_top1,eval_top5,lr\r\n"
+                               "0,1.0,1.0,1.0,1.0,0.1\r\n"
+                               "epoch,train_loss,eval_loss,eval_top1,eval_top5,lr\r\n"
+                               "\r\n"
+                               "oops\r\n"
+                               "1.0,2.0,2.0,2.0,2.0,0.2";
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  fwrite(untidy, 1, sizeof untidy - 1, f);
+  fclose(f);
+  assert_ok(cz_summary_trim(path, 5));
+  cz_summary_row r = {2, 0.5, 0.5, 50.0, 90.0, 0.05};
+  assert_ok(cz_summary_append(path, &r));
+  char *t = read_text(path);
+  assert_string_equal(t, "epoch,train_loss,eval_loss,eval_top1,eval_top5,lr\r\n"
+                         "0,1.0,1.0,1.0,1.0,0.1\r\n"
+                         "1.0,2.0,2.0,2.0,2.0,0.2\r\n"
+                         "2,0.5,0.5,50.0,90.0,0.05\r\n");
+  free(t);
+  /* A missing file stays missing. */
+  char *none = cz_asprintf("%s/none.csv", (char *)*state);
+  assert_ok(cz_summary_trim(none, 0));
+  assert_int_equal(access(none, F_OK), -1);
+  free(none);
+  free(path);
+}
+
 /* Pixels within 40 (sum of channel differences) of colour (r, g, b). */
 static long count_colour(const cz_image *im, int r, int g, int b) {
   long k = 0;
@@ -261,6 +294,7 @@ int main(void) {
       cmocka_unit_test(test_crc32c_known_answers),
       cmocka_unit_test(test_pyfloat_repr),
       cmocka_unit_test_setup_teardown(test_summary_text, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_summary_trim_untidy, setup, teardown),
       cmocka_unit_test_setup_teardown(test_plots_decode, setup, teardown),
       cmocka_unit_test_setup_teardown(test_invalid_directory, setup, teardown),
   };
