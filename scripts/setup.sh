@@ -30,6 +30,7 @@ debian_packages=(
   libonnx-dev                       # onnx.proto, from which the ONNX bindings are generated
   protobuf-c-compiler libprotobuf-c-dev  # protoc-c and libprotobuf-c for those bindings
   python3-onnx                      # onnx.checker for the ONNX export tests
+  libcairo2-dev                     # PNG plots of the training curves (brings libfontconfig-dev)
   python3-pil                       # reference decoder for the image tests and fuzz seeds
   python3 python3-venv python3-yaml # CLI tests and the config-load benchmark peer
   dataset-fashion-mnist             # the demo's real data, no download at run time
@@ -45,6 +46,7 @@ pypi_packages=(
   pytorchcv==0.0.74                 # reference models of the pytorchcv family
   safetensors==0.8.0                # writes the safetensors files the reader is tested on
   onnxruntime==1.20.1               # runs czoo's exported ONNX files (works with Debian's numpy 1.24)
+  tensorboard==2.20.0               # EventAccumulator reads czoo's event files (pulls no torch/numpy)
 )
 
 missing=()
