@@ -78,7 +78,8 @@ cz_err *cz_loop_train_epoch(cz_trainer *t, double *train_loss) {
     if (idx % log_every == 0 || t->step_in_epoch == steps) {
       double rate = (double)b.n / (t2 - t0), ravg = (double)b.n * n_steps / step_sum;
       char eta[32];
-      eta_str(step_sum / n_steps * (double)(steps - t->step_in_epoch), eta, sizeof eta);
+      int64_t left = steps - t->step_in_epoch + (t->num_epochs - t->epoch - 1) * steps;
+      eta_str(step_sum / n_steps * (double)left, eta, sizeof eta); /* training updates only */
       cz_info("Train: %lld [%4lld/%lld (%3.0f%%)]  Loss: %#.3g (%#.3g)  Time: %.3fs, %7.2f/s  "
               "(%.3fs, %7.2f/s)  LR: %.3e  Data: %.3f (%.3f)  ETA: %s",
               (long long)t->epoch, (long long)idx, (long long)steps,
