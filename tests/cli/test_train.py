@@ -212,6 +212,28 @@ class TrainCase(unittest.TestCase):
         run3, out3 = self.run_czoo("after_interrupt", "+training.resume=" + src)
         self.assert_same_end(run, out, run3, out3)
 
+    def czoo_fails(self, *overrides):
+        r = subprocess.run(WRAPPER + [CZOO, "-c", "c.yaml", "hydra.run.dir=runs/bad",
+                                      *overrides], cwd=self.dir, env=ENV, capture_output=True,
+                           text=True, timeout=600)
+        shutil.rmtree(os.path.join(self.dir, "runs", "bad"), ignore_errors=True)
+        return r.returncode, r.stderr.splitlines()[-1]
+
+    @unittest.skipIf(REDUCED, "under valgrind: one short run only")
+    def test_resume_errors_name_the_key(self):
+        run, _ = self.full
+        onnx = self.sm(run, "st_resnetpico_actrelu_pt", "st_resnetpico_actrelu_pt.onnx")
+        rc, line = self.czoo_fails("+training.resume=" + onnx)
+        self.assertIn(rc, (1, 2), line)  # not a torch file: a read error
+        self.assertTrue(line.startswith("czoo: error: training.resume"), line)
+        src = self.sm(run, "last.pth.tar")
+        rc, line = self.czoo_fails("+training.resume=" + src, "model.model_name=st_resnetnano_actrelu_pt")
+        self.assertEqual(rc, 2, line)
+        self.assertIn("arch 'st_resnetpico_actrelu_pt': expected 'st_resnetnano_actrelu_pt'", line)
+        rc, line = self.czoo_fails("training.model_ema=true")
+        self.assertEqual(rc, 3, line)
+        self.assertIn("training.model_ema: true is not supported yet", line)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
