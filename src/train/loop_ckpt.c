@@ -25,10 +25,8 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-cz_pyval *cz_loop_bits(const double *v, int n);
-
 /* doubles as int64 bit patterns, a 1-d tensor of n. */
-cz_pyval *cz_loop_bits(const double *v, int n) {
+static cz_pyval *cz_loop_bits(const double *v, int n) {
   int64_t *d = cz_xmalloc((size_t)(n > 0 ? n : 1) * sizeof *d);
   memcpy(d, v, (size_t)n * sizeof *d);
   return cz_py_tensor_owned(CZ_I64, cz_shape1(n), d);

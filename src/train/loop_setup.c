@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/clip_grad.h"
 #include "train/loop_priv.h"
 #include "train/optim_cfg.h"
 #include "train/sched_cfg.h"
