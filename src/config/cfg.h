@@ -125,6 +125,7 @@ typedef struct {
   cz_cfloat bn_momentum, bn_eps, model_ema_decay;
   cz_cbool sync_bn, split_bn, model_ema, model_ema_force_cpu;
   cz_cstr dist_bn, worker_seeding, trainer_name;
+  cz_cstr resume; /* czoo extension: a checkpoint to continue from exactly */
 } cz_cfg_training;
 
 typedef struct {

@@ -230,6 +230,7 @@ const cz_key cz_keys[] = {
     FLT_("training.model_ema_decay", training.model_ema_decay, "0.9998", 0, 1, CZ_K_MAX_EXCL),
     CHOICE_("training.worker_seeding", training.worker_seeding, "all", worker_seedings, 0),
     STR_("training.trainer_name", training.trainer_name, NULL, 0),
+    STR_("training.resume", training.resume, NULL, CZ_K_PATH),
 
     /* quantization */
     CHOICE_("quantization.quantizer", quantization.quantizer, "onnx_quantizer", quantizers, CZ_K_NOCASE),
