@@ -4,12 +4,22 @@
 
 #include "services/svc.h"
 #include "train/loop.h"
+#include "train/loop_outputs.h"
+#include "train/plot_chart.h"
+#include "util/err.h"
 
 cz_err *cz_svc_train(cz_svc_ctx *ctx) {
   char *onnx = NULL;
-  /* metrics writers (TensorBoard, summary.csv, plots) plug in here */
-  cz_err *e = cz_train_loop_run(ctx->cfg, ctx->run_dir, NULL, &onnx);
-  if (e) return e;
+  cz_loop_outputs out = {.cfg = ctx->cfg};
+  cz_loop_metrics hook = cz_loop_outputs_hook(&out);
+  cz_err *e = cz_train_loop_run(ctx->cfg, ctx->run_dir, &hook, &onnx);
+  cz_err *ce = cz_loop_outputs_close(&out);
+  cz_plot_shutdown(); /* cairo's and fontconfig's caches (valgrind-clean exit) */
+  if (e || ce) {
+    free(onnx);
+    cz_err_free(e ? ce : NULL);
+    return e ? e : ce;
+  }
   free(ctx->model_path);
   ctx->model_path = onnx;
   ctx->quantized = false;

@@ -38,6 +38,7 @@ general:
   recovery_interval: 2
   checkpoint_hist: 2
   workers: 1
+  log_tb: true
 model:
   model_name: st_resnetpico_actrelu_pt
   input_shape: [1, 28, 28]
@@ -135,11 +136,19 @@ class TrainCase(unittest.TestCase):
         names = sorted(os.listdir(self.sm(run)))
         want = ["last.pth.tar", "model_best.pth.tar", "st_resnetpico_actrelu_pt"]
         want += ["checkpoint-%d.pth.tar" % e for e in range(self.epochs)]
+        want += ["summary.csv", "args.yaml", "loss.png", "accuracy.png", "lr.png"]
         for w in want:
             self.assertIn(w, names)
         rec = [n for n in names if n.startswith("recovery-")]
         self.assertTrue(1 <= len(rec) <= 2, names)  # the last two kept
         self.assertFalse([n for n in names if "tmp" in n], names)
+        self.assertTrue([n for n in names if n.startswith("events.out.tfevents.")], names)
+        with open(self.sm(run, "summary.csv"), newline="") as f:
+            rows = f.read().split("\r\n")
+        self.assertEqual(rows[0], "epoch,train_loss,eval_loss,eval_top1,eval_top5,lr")
+        self.assertEqual([r.split(",")[0] for r in rows[1:] if r], [str(e) for e in range(self.epochs)])
+        with open(self.sm(run, "args.yaml")) as f:
+            self.assertIn("st_resnetpico_actrelu_pt", f.read())
         onnx = self.sm(run, "st_resnetpico_actrelu_pt", "st_resnetpico_actrelu_pt.onnx")
         self.assertGreater(os.path.getsize(onnx), 1000)
         ck = load(self.sm(run, "last.pth.tar"))
