@@ -4,8 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "graph/graph_dict.h"
 #include "graph/pass_fold_bn.h"
+#include "io/weights_file.h"
 #include "onnx/onnx_import.h"
+#include "util/log.h"
 #include "util/mem.h"
 #include "zoo/zoo.h"
 #include "zoo/zoo_pretrained.h"
@@ -39,6 +42,21 @@ static bool is_torch_weights(const char *path) {
   return false;
 }
 
+/* A model to evaluate must be complete: every tensor of the file fits
+ * the model and every model tensor comes from the file (a classifier for
+ * another class count is an error here, not a random one). */
+static cz_err *load_strict(cz_graph *g, const char *path) {
+  cz_tensor_dict *d = NULL;
+  cz_err *err = cz_weights_read(path, &d);
+  if (err) return err;
+  cz_load_report r = {0};
+  err = cz_graph_load_dict(g, d, true, path, &r);
+  if (!err) cz_info("weights %s: loaded %d/%d tensors", path, r.loaded, r.total);
+  cz_load_report_free(&r);
+  cz_tdict_free(d);
+  return err;
+}
+
 static cz_err *open_zoo(const cz_config *cfg, const char *path, int num_classes, cz_graph **g) {
   const cz_cfg_model *m = &cfg->model;
   if (!m->model_name.set)
@@ -56,7 +74,7 @@ static cz_err *open_zoo(const cz_config *cfg, const char *path, int num_classes,
   else if (cfg->dataset.num_classes.set) o.num_classes = (int)cfg->dataset.num_classes.v;
   cz_err *err = cz_zoo_build(e->name, &o, g);
   if (err) return err;
-  if (path) err = cz_zoo_load_weights(*g, path);
+  if (path) err = load_strict(*g, path);
   else err = cz_zoo_apply_config_weights(*g, e, cfg);
   if (err) {
     cz_graph_free(*g);
