@@ -128,6 +128,13 @@ loss = torch.nn.functional.cross_entropy(z, y).item()
 conf = np.zeros((len(CLASSES), len(CLASSES)), np.int64)
 for t, p in zip(y.tolist(), top[:, 0].tolist()):
     conf[t, p] += 1
+# general.tta > 1: logits averaged with those of the mirrored images.
+xf = torch.stack([tf(Image.open(p).convert("RGB")) for p, _ in paths]).double()
+with torch.no_grad():
+    zt = (model(xf) + model(xf.flip(3))) / 2
+top1_tta = (zt.argmax(1) == y).double().mean().item() * 100
+st = zt.sort(dim=1, descending=True).values
+margin_tta = (st[:, 0] - st[:, 1]).min().item()
 s = z.sort(dim=1, descending=True).values
 margin = (s[:, 0] - s[:, 1]).min().item()
 zp = logits_of(pred_files)
@@ -135,6 +142,8 @@ probs = torch.softmax(zp, 1)
 expected = {
     "classes": CLASSES, "top1": top1, "top5": top5, "loss": loss,
     "confusion": conf.tolist(), "min_margin": margin,
+    "top1_tta": top1_tta, "loss_tta": torch.nn.functional.cross_entropy(zt, y).item(),
+    "min_margin_tta": margin_tta,
     "predictions": {os.path.basename(p): probs[i].tolist() for i, p in enumerate(pred_files)},
 }
 with open(os.path.join(out, "expected.json"), "w") as f:
