@@ -43,6 +43,8 @@ typedef struct {
   cz_infer *inf;
   cz_metrics metrics;
   float *logits, *logits2, *flipped;
+  cz_config cfg;       /* shallow copy: input_shape from the model when unset */
+  int64_t shape[3];
 } eval_run;
 
 static void eval_run_free(eval_run *r) {
@@ -124,7 +126,13 @@ cz_err *cz_svc_evaluate(cz_svc_ctx *ctx) {
                                 &r.model);
   if (!err) {
     cz_metrics_init(&r.metrics, r.model.num_classes);
-    err = cz_pipe_open(cfg, &r.ds, CZ_PIPE_TEST, &r.pipe);
+    /* An ONNX model brings its own input shape; the config may omit it. */
+    r.cfg = *cfg;
+    if (!r.cfg.model.input_shape.set) {
+      r.shape[0] = r.model.c, r.shape[1] = r.model.h, r.shape[2] = r.model.w;
+      r.cfg.model.input_shape = (cz_cints){true, 3, r.shape};
+    }
+    err = cz_pipe_open(&r.cfg, &r.ds, CZ_PIPE_TEST, &r.pipe);
   }
   bool tta = cfg->general.tta.set && cfg->general.tta.v > 1;
   if (!err) {

@@ -82,7 +82,11 @@ static cz_err *predict_all(const cz_config *cfg, cz_model *m, pred_results *r) {
   cz_tf_eval tf;
   bool use_resizing = cfg->preprocessing.resize_mode.set &&
                       cfg->preprocessing.resize_mode.v == CZ_RESIZE_CONFIG;
-  cz_err *err = cz_tf_eval_init(cfg, use_resizing, &tf);
+  /* An ONNX model brings its own input shape; the config may omit it. */
+  cz_config local = *cfg;
+  int64_t shape[3] = {m->c, m->h, m->w};
+  if (!local.model.input_shape.set) local.model.input_shape = (cz_cints){true, 3, shape};
+  cz_err *err = cz_tf_eval_init(&local, use_resizing, &tf);
   if (err) return err;
   if (tf.c != m->c || tf.h != m->h || tf.w != m->w)
     return cz_err_new(CZ_EXIT_USAGE, "model.input_shape = [%d, %d, %d], but the model takes "
