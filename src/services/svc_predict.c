@@ -3,7 +3,8 @@
  * .jpeg as the reference's PredictionDataset takes, in name order) through
  * the eval transform and the model; the top-k classes with softmax
  * probabilities (the tool we replace prints 100 x the raw logit) as a
- * table on the console and in predictions.csv. A file that cannot be read
+ * table on the console and in predictions.csv, and an annotated copy of
+ * each image in <run>/predictions/ (pred_annotate.c). A file that cannot be read
  * is reported on its own line and row; no image at all is an error. */
 #include <dirent.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "services/eval_report.h"
 #include "services/infer.h"
 #include "services/model_open.h"
+#include "services/pred_annotate.h"
 #include "services/svc.h"
 #include "util/atomic_file.h"
 #include "util/log.h"
@@ -186,6 +188,11 @@ static cz_err *report(const cz_svc_ctx *ctx, const cz_model *m, char *const *nam
     }
     fputs(",\n", f);
     cz_info("  %-40s%s", r->files[i], line);
+    cz_err *e = cz_pred_annotate(ctx->run_dir, r->files[i], names[idx[0]], p[idx[0]]);
+    if (e) {
+      cz_warn("%s: no annotated copy: %s", r->files[i], cz_err_msg(e));
+      cz_err_free(e);
+    }
   }
   free(p);
   err = cz_afile_commit(af);

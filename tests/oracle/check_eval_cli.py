@@ -13,7 +13,7 @@ weights and images):
   averaging) against PyTorch's flip-averaged logits;
 - prediction: predictions.csv probabilities within 1e-4 absolute of
   PyTorch's softmax, top-5 in order, the broken file reported on its row,
-  the non-image ignored; one file as prediction_path; an empty folder is
+  the non-image ignored, annotated copies in predictions/; one file as prediction_path; an empty folder is
   an error (exit 2); wrong weights for the architecture are an error.
 Usage: check_eval_cli.py CZOO ORACLE_DIR  (CZOO_WRAPPER: e.g. valgrind)"""
 import csv
@@ -153,6 +153,11 @@ class Prediction(unittest.TestCase):
                                            delta=1e-4)
                 best = NAMES[order[0]]
                 self.assertIn(f"{best} {100 * probs[order[0]]:.2f} %", r.stdout)
+            # Annotated copies, as the reference writes them: readable ones only.
+            self.assertEqual(sorted(os.listdir(os.path.join(run_dir, "predictions"))),
+                             ["p0.png", "p1.png", "p2.png"])
+            with open(os.path.join(run_dir, "predictions", "p0.png"), "rb") as f:
+                self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
 
     def test_one_file(self):
         with tempfile.TemporaryDirectory() as tmp:
