@@ -24,10 +24,14 @@ static void release_font_caches(void) {
   FcFini();
 }
 
-cz_err *cz_write_confusion_png(const char *path, const cz_metrics *m, char *const *names,
-                               const char *title) {
+void cz_cairo_release_fonts_at_exit(void) {
   static bool registered;
   if (!registered) registered = atexit(release_font_caches) == 0;
+}
+
+cz_err *cz_write_confusion_png(const char *path, const cz_metrics *m, char *const *names,
+                               const char *title) {
+  cz_cairo_release_fonts_at_exit();
   int k = m->k;
   double cell = k <= 10 ? 56 : k <= 30 ? 34 : 16, font = k <= 30 ? 12 : 10;
   /* Measure the longest name on a scratch surface. */

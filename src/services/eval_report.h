@@ -23,4 +23,7 @@ cz_err *cz_write_class_acc_csv(const char *path, const cz_metrics *m, char *cons
  * stay legible (the image grows with the class count). */
 cz_err *cz_write_confusion_png(const char *path, const cz_metrics *m, char *const *names,
                                const char *title);
+/* Call before drawing text with cairo: frees cairo's and fontconfig's
+ * font caches at exit (once), so leak checkers stay quiet. */
+void cz_cairo_release_fonts_at_exit(void);
 #endif

@@ -90,6 +90,10 @@ cz_err *cz_model_open(const cz_config *cfg, const char *path, bool quantized, in
   cz_err *err;
   if (path && ends_with(path, ".onnx")) {
     err = cz_onnx_import(path, &g);
+  } else if (!path && !(cfg->model.pretrained.set && cfg->model.pretrained.v)) {
+    return cz_err_new(CZ_EXIT_USAGE, "model.model_path: not set, and model.pretrained is "
+                      "False: expected weights to run (%s would have random weights)",
+                      cfg->model.model_name.set ? cfg->model.model_name.v : "the model");
   } else if (!path || is_torch_weights(path)) {
     err = open_zoo(cfg, path, num_classes, &g);
   } else {

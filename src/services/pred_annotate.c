@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "io/img.h"
+#include "services/eval_report.h"
 #include "services/pred_annotate.h"
 #include "util/mem.h"
 
@@ -30,6 +31,7 @@ static cz_err *draw(const cz_image *img, const char *text, const char *out) {
       row[x] = (uint32_t)src[3 * x] << 16 | (uint32_t)src[3 * x + 1] << 8 | src[3 * x + 2];
   }
   cairo_surface_mark_dirty(s);
+  cz_cairo_release_fonts_at_exit();
   cairo_t *cr = cairo_create(s);
   cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
   double font = img->h / 12.0 < 10 ? 10 : img->h / 12.0;

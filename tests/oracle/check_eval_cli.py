@@ -130,6 +130,16 @@ class Evaluation(unittest.TestCase):
             self.assertIn("mbv2_w035.pth", r.stderr)
 
 
+    def test_no_weights(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = run(config("evaluation", os.path.join(tmp, "run"),
+                           dataset_test_path=f"{DIR}/test"), tmp, "~model.model_path")
+            self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+            self.assertIn("czoo: error: model.model_path: not set, and model.pretrained is False: "
+                          "expected weights to run (mobilenetv2_w035_pt would have random "
+                          "weights)", r.stderr)
+
+
 class Prediction(unittest.TestCase):
     def test_folder(self):
         with tempfile.TemporaryDirectory() as tmp:
