@@ -56,7 +56,7 @@ static void eval_run_free(eval_run *r) {
   free(r->logits), free(r->logits2), free(r->flipped);
 }
 
-static cz_err *run_batches(const cz_config *cfg, eval_run *r, const char *set, bool tta) {
+static cz_err *run_batches(eval_run *r, const char *set, bool tta) {
   const cz_pipe_opts *po = cz_pipe_options(r->pipe);
   int64_t bs = po->loader.batch_size, k = r->model.num_classes;
   int h = r->model.h, w = r->model.w, c = r->model.c;
@@ -77,7 +77,6 @@ static cz_err *run_batches(const cz_config *cfg, eval_run *r, const char *set, b
   free(label);
   cz_pipe_start_epoch(r->pipe, 0);
   int64_t done = 0;
-  (void)cfg;
   for (;;) {
     cz_loader_batch b;
     if ((err = cz_pipe_next(r->pipe, &b))) break;
@@ -138,7 +137,7 @@ cz_err *cz_svc_evaluate(cz_svc_ctx *ctx) {
   if (!err) {
     cz_info("Evaluating the %s model %s on %s (%zu images%s)", cz_model_kind(&r.model),
             r.model.stem, set, r.ds.test.n, tta ? ", averaged with its mirror image" : "");
-    err = run_batches(cfg, &r, set, tta);
+    err = run_batches(&r, set, tta);
   }
   if (!err) {
     const cz_metrics *m = &r.metrics;
