@@ -27,6 +27,7 @@ debian_packages=(
   libjpeg62-turbo-dev libspng-dev   # JPEG and PNG decoding of dataset images
   libmatio-dev                      # MATLAB .mat reader for Flowers-102's labels and splits
   libcjson-dev                      # JSON header of safetensors weights files
+  libcairo2-dev                     # PNG plots (confusion matrix)
   libonnx-dev                       # onnx.proto, from which the ONNX bindings are generated
   protobuf-c-compiler libprotobuf-c-dev  # protoc-c and libprotobuf-c for those bindings
   python3-onnx                      # onnx.checker for the ONNX export tests

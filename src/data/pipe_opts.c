@@ -77,14 +77,15 @@ cz_err *cz_pipe_opts_make(const cz_config *cfg, cz_pipe_split which, int64_t num
   const cz_cints *is = &cfg->model.input_shape;
   if (!is->set || is->n != 3)
     return cz_err_new(CZ_EXIT_USAGE, "model.input_shape: expected [C, H, W]");
-  if (!cfg->training.batch_size.set)
+  /* Evaluation-only runs need no training section: batches of 32 then. */
+  if (!cfg->training.batch_size.set && train)
     return cz_err_new(CZ_EXIT_USAGE, "training.batch_size: not set");
   cz_loader_opts *lo = &out->loader;
   *lo = cz_loader_opts_default();
   lo->c = is->v[0];
   lo->h = is->v[1];
   lo->w = is->v[2];
-  lo->batch_size = cfg->training.batch_size.v;
+  lo->batch_size = cfg->training.batch_size.set ? cfg->training.batch_size.v : 32;
   if (!train && cfg->training.validation_batch_size.set)
     lo->batch_size = cfg->training.validation_batch_size.v;
   lo->num_classes = num_classes;

@@ -14,7 +14,6 @@ cz_err *cz_svc_train(cz_svc_ctx *ctx) {
   cz_loop_metrics hook = cz_loop_outputs_hook(&out);
   cz_err *e = cz_train_loop_run(ctx->cfg, ctx->run_dir, &hook, &onnx);
   cz_err *ce = cz_loop_outputs_close(&out);
-  cz_plot_shutdown(); /* cairo's and fontconfig's caches (valgrind-clean exit) */
   if (e || ce) {
     free(onnx);
     cz_err_free(e ? ce : NULL);

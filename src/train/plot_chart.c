@@ -2,6 +2,8 @@
  * steps are 1, 2 or 5 times a power of ten, about five per axis. */
 #include "train/plot_chart.h"
 
+#include <stdbool.h>
+#include <stdlib.h>
 #include <cairo.h>
 #include <errno.h>
 #include <fontconfig/fontconfig.h>
@@ -252,4 +254,9 @@ cz_err *cz_plot_chart_png(const char *path, const cz_plot_chart *chart) {
 void cz_plot_shutdown(void) {
   cairo_debug_reset_static_data();
   FcFini();
+}
+
+void cz_plot_release_at_exit(void) {
+  static bool registered;
+  if (!registered) registered = atexit(cz_plot_shutdown) == 0;
 }

@@ -29,5 +29,8 @@ cz_err *cz_plot_chart_png(const char *path, const cz_plot_chart *chart);
  * (cairo_debug_reset_static_data, FcFini), so leak checkers see only
  * czoo's own blocks. Call it once at exit, after the last plot. */
 void cz_plot_shutdown(void);
+/* Registers cz_plot_shutdown to run at exit (once): every cairo user calls
+ * it before drawing, so the caches live until nothing draws any more. */
+void cz_plot_release_at_exit(void);
 
 #endif

@@ -8,6 +8,7 @@
 
 cz_err *cz_plot_training(const char *dir, const cz_summary_row *rows, int n) {
   if (n < 1) return cz_err_new(CZ_EXIT_RUNTIME, "plot: no epochs to plot in '%s'", dir);
+  cz_plot_release_at_exit();
   double *v = cz_xmalloc(sizeof(double) * (size_t)n * 6);
   double *x = v, *tl = v + n, *el = v + 2 * n, *t1 = v + 3 * n, *t5 = v + 4 * n, *lr = v + 5 * n;
   for (int i = 0; i < n; i++) {

@@ -1,0 +1,31 @@
+/* The model a service runs: model.model_path (.onnx through the importer;
+ * .pt/.pth/.pth.tar/.safetensors weights into the zoo's model_name) or a
+ * zoo model alone, in eval mode, plus the name its outputs carry. */
+#ifndef CZ_SERVICES_MODEL_OPEN_H
+#define CZ_SERVICES_MODEL_OPEN_H
+#include <stdbool.h>
+
+#include "config/cfg.h"
+#include "graph/graph.h"
+#include "util/err.h"
+
+typedef struct {
+  cz_graph *g;    /* eval mode, BatchNorm folded, batch 1 */
+  char *stem;     /* file name without folder and extension, or model_name */
+  bool quantized; /* as the chain says (the step's model is a QDQ file) */
+  int c, h, w;    /* input [C, H, W] */
+  int num_classes; /* logits per image */
+} cz_model;
+
+/* Opens `path` (NULL: cfg's model.model_name with pretrained weights, if
+ * any) for a dataset of num_classes classes (<= 0: unknown, the zoo's 1000
+ * unless dataset.num_classes says). Errors: unknown extension, PyTorch
+ * weights without model.model_name, a model whose output is not
+ * [batch, classes] or whose class count differs from num_classes. */
+cz_err *cz_model_open(const cz_config *cfg, const char *path, bool quantized, int num_classes,
+                      cz_model *out);
+void cz_model_close(cz_model *m);
+
+/* "float" or "quantized". */
+const char *cz_model_kind(const cz_model *m);
+#endif
