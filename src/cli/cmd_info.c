@@ -39,7 +39,7 @@ static void print_value_info(const char *what, const Onnx__ValueInfoProto *v) {
     if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
       printf("%lld", (long long)d->dim_value);
     else if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM)
-      printf("%s", d->dim_param);
+      printf("%s", d->dim_param ? d->dim_param : "?");
     else printf("?");
   }
   printf("]\n");

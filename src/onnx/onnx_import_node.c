@@ -40,6 +40,13 @@ static cz_err *nerr(const ctx *c, const char *fmt, ...) {
   return e;
 }
 
+static const char *aname(const Onnx__AttributeProto *a) { return a->name ? a->name : ""; }
+
+/* A STRING attribute's bytes as a C string (malloc'd; "" when unset). */
+static char *astr(const Onnx__AttributeProto *a) {
+  return a->s.data ? cz_xstrndup((const char *)a->s.data, a->s.len) : cz_xstrdup("");
+}
+
 static const Onnx__AttributeProto *attr(const ctx *c, const char *name) {
   for (size_t i = 0; i < c->np->n_attribute; i++)
     if (c->np->attribute[i]->name && strcmp(c->np->attribute[i]->name, name) == 0)
@@ -206,7 +213,7 @@ static cz_err *do_constant(ctx *c) {
   if (c->np->n_attribute != 1)
     return nerr(c, "expected exactly one attribute (value, value_float(s) or value_int(s))");
   const Onnx__AttributeProto *a = c->np->attribute[0];
-  const char *nm = a->name ? a->name : "";
+  const char *nm = aname(a);
   imp_const *k = NULL;
   if (strcmp(nm, "value") == 0 && a->t) {
     cz_err *e = imp_tensor(a->t, &k);
@@ -535,7 +542,7 @@ static cz_err *do_reducemean(ctx *c) {
     ok = (a0 == 2 && a1 == 3) || (a0 == 3 && a1 == 2);
   else ok = false;
   for (size_t i = 0; i < c->np->n_attribute; i++) {
-    const char *an = c->np->attribute[i]->name;
+    const char *an = aname(c->np->attribute[i]);
     if (strcmp(an, "keepdims") != 0 && strcmp(an, "axes") != 0 &&
         strcmp(an, "noop_with_empty_axes") != 0)
       return nerr(c, "attribute '%s' is not supported (supported: axes, keepdims)", an);
@@ -570,7 +577,7 @@ static const char *const onnx_ops[] = {
     "Split", "Sub", "Tanh", "Transpose", NULL};
 
 static char *supported_list(const char *const *names) {
-  size_t len = 1;
+  size_t len = 5; /* "none" */
   for (int i = 0; names && names[i]; i++) len += strlen(names[i]) + 2;
   char *s = cz_xmalloc(len);
   s[0] = 0;
@@ -590,7 +597,7 @@ static bool in_list(const char *const *l, const char *s) {
 
 /* Attributes that some opsets write with their no-op value: skipped. */
 static bool ignorable(const ctx *c, const Onnx__AttributeProto *a) {
-  const char *n = a->name;
+  const char *n = aname(a);
   if (strcmp(c->op, "BatchNormalization") == 0 &&
       ((strcmp(n, "spatial") == 0 && a->i == 1) || (strcmp(n, "training_mode") == 0 && a->i == 0)))
     return true;
@@ -625,7 +632,7 @@ static cz_err *copy_attrs(ctx *c, const cz_op *op, int node, const char *skip) {
       cz_node_set_floats(g, node, an, (int)a->n_floats, a->floats);
       break;
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING: {
-      char *s = cz_xstrndup((const char *)a->s.data, a->s.len);
+      char *s = astr(a);
       cz_node_set_string(g, node, an, s);
       free(s);
       break;
@@ -695,10 +702,9 @@ static cz_err *do_op(ctx *c) {
   cz_err *e = NULL;
   if (strcmp(c->op, "Pad") == 0 && c->m->opset < 11) {
     for (size_t i = 0; i < c->np->n_attribute && !e; i++) {
-      const char *an = c->np->attribute[i]->name;
+      const char *an = aname(c->np->attribute[i]);
       if (strcmp(an, "mode") == 0) {
-        const Onnx__AttributeProto *a = c->np->attribute[i];
-        char *s = cz_xstrndup((const char *)a->s.data, a->s.len);
+        char *s = astr(c->np->attribute[i]);
         cz_node_set_string(g, node, "mode", s);
         free(s);
       } else if (strcmp(an, "pads") != 0 && strcmp(an, "value") != 0) {
