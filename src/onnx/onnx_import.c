@@ -101,6 +101,14 @@ static cz_err *add_input(imp *m, const Onnx__GraphProto *gp) {
                         i, (long long)d->dim_value, (long long)IMP_MAX_INPUT_DIM);
     s.d[i] = d->dim_value;
   }
+  int64_t sample = 1;
+  for (int i = 1; i < s.rank; i++) {
+    sample *= s.d[i];
+    if (sample > IMP_MAX_INPUT_ELEMS)
+      return cz_err_new(CZ_EXIT_RUNTIME,
+                        "graph input '%s': more than %lld elements per sample", in->name,
+                        (long long)IMP_MAX_INPUT_ELEMS);
+  }
   imp_lookup(m, in->name)->value = cz_graph_input(m->g, in->name, CZ_F32, s);
   return NULL;
 }
@@ -225,6 +233,7 @@ static cz_err *import_model(imp *m, const Onnx__ModelProto *mp) {
   e = order_nodes(m, gp, order);
   for (size_t i = 0; !e && i < gp->n_node; i++) e = imp_node(m, gp->node[order[i]], order[i]);
   free(order);
+  if (!e) e = imp_infer(m);
   if (!e) e = mark_outputs(m, gp);
   if (!e) e = cz_graph_infer(m->g);
   return e;

@@ -105,6 +105,19 @@ static bool has_batch(const imp_const *k) {
   return false;
 }
 
+/* Folded results are shape arithmetic: small. */
+static cz_err *fold_size_ok(const ctx *c, const cz_shape *s) {
+  int64_t n = 1;
+  for (int i = 0; i < s->rank; i++) {
+    if (s->d[i] < 0) return nerr(c, "negative dimension %lld", (long long)s->d[i]);
+    if (s->d[i] && n > IMP_MAX_FOLD_ELEMS / s->d[i]) n = IMP_MAX_FOLD_ELEMS + 1;
+    else n *= s->d[i];
+  }
+  if (n > IMP_MAX_FOLD_ELEMS)
+    return nerr(c, "a folded constant of more than %lld elements", (long long)IMP_MAX_FOLD_ELEMS);
+  return NULL;
+}
+
 static imp_const *const_copy(const imp_const *k, cz_shape s) {
   imp_const *r = imp_const_new(k->dt, s, k->batch != NULL);
   size_t n = (size_t)cz_shape_numel(&s);
@@ -158,7 +171,6 @@ static void register_outputs(ctx *c, int node) {
     imp_name *e = imp_lookup(c->m, c->m->g->values[n->out[i]].name);
     if (e) e->value = n->out[i];
   }
-  c->m->dirty = true;
 }
 
 /* A czoo node with the ONNX node's outputs (absent trailing ones dropped). */
@@ -174,10 +186,32 @@ static int emit(ctx *c, const char *op, int n_in, const int *in) {
   return node;
 }
 
+/* Shape inference of the nodes added since the last call (the importer
+ * adds nodes in dependency order, so earlier shapes stay valid): linear
+ * over the import, where a whole-graph cz_graph_infer per Shape node would
+ * be quadratic. The arity and required-input checks cz_graph_infer makes
+ * are made here too. */
 cz_err *imp_infer(imp *m) {
-  if (!m->dirty) return NULL;
-  m->dirty = false;
-  return cz_graph_infer(m->g);
+  cz_graph *g = m->g;
+  for (; m->inferred < g->n_nodes; m->inferred++) {
+    cz_node *n = &g->nodes[m->inferred];
+    const cz_op *op = n->op;
+    if (n->n_in < op->min_in || n->n_in > op->max_in || n->n_out < op->min_out ||
+        n->n_out > op->max_out)
+      return cz_node_err(g, n, "has %d inputs and %d outputs, expected %d to %d and %d to %d",
+                         n->n_in, n->n_out, op->min_in, op->max_in, op->min_out, op->max_out);
+    for (int i = 0; i < op->min_in; i++)
+      if (n->in[i] < 0) return cz_node_err(g, n, "required input %d is missing", i);
+    free(n->priv);
+    n->priv = NULL;
+    cz_err *e = op->infer(g, n);
+    if (e) return e;
+    for (int k = 0; k < n->n_out; k++) {
+      cz_value *v = &g->values[n->out[k]];
+      v->layout = (v->dtype == CZ_F32 && v->shape.rank == 4) ? CZ_NHWC : CZ_ROWMAJOR;
+    }
+  }
+  return NULL;
 }
 
 static cz_err *shape_of(ctx *c, const imp_name *e, cz_shape *s) {
@@ -296,6 +330,7 @@ static cz_err *do_gather(ctx *c) {
   for (int i = 0; i < ax; i++) s.d[s.rank++] = d->shape.d[i];
   for (int i = 0; i < ix->shape.rank; i++) s.d[s.rank++] = ix->shape.d[i];
   for (int i = ax + 1; i < d->shape.rank; i++) s.d[s.rank++] = d->shape.d[i];
+  if ((e = fold_size_ok(c, &s))) return e;
   int64_t outer = 1, inner = 1, nix = cz_shape_numel(&ix->shape), dim = d->shape.d[ax];
   for (int i = 0; i < ax; i++) outer *= d->shape.d[i];
   for (int i = ax + 1; i < d->shape.rank; i++) inner *= d->shape.d[i];
@@ -419,6 +454,8 @@ static cz_err *do_arith_const(ctx *c) {
     if (da != db && da != 1 && db != 1) return nerr(c, "shapes do not broadcast");
     s.d[i] = da == 1 ? db : da;
   }
+  cz_err *e = fold_size_ok(c, &s);
+  if (e) return e;
   int64_t ta = 1, tb = 1;
   for (int i = r - 1; i >= 0; i--) {
     int ia = i - (r - a->shape.rank), ib = i - (r - b->shape.rank);

@@ -18,6 +18,8 @@
 #define IMP_MAX_NODE_IO 64         /* inputs of one node (Concat of shape pieces) */
 #define IMP_MAX_ELEMS ((int64_t)1 << 31)
 #define IMP_MAX_INPUT_DIM ((int64_t)1 << 20)
+#define IMP_MAX_INPUT_ELEMS ((int64_t)1 << 28) /* one sample */
+#define IMP_MAX_FOLD_ELEMS ((int64_t)1 << 24)  /* a folded (shape-arithmetic) result */
 #define IMP_OPSET_MIN 7
 #define IMP_OPSET_MAX 20
 
@@ -43,7 +45,7 @@ typedef struct {
   int opset;
   imp_name *tab; /* open-addressing hash table of names */
   size_t cap, count;
-  bool dirty; /* nodes added since the last shape inference */
+  int inferred; /* nodes [0, inferred) have been shape-inferred */
   int n_made; /* counter for names the importer makes up */
 } imp;
 

@@ -202,7 +202,7 @@ static void test_torch_exports(void **state) {
 
 /* ---- bad files ---- */
 
-typedef enum { M_OK, M_UNKNOWN_OP, M_MISSING_INIT, M_CYCLE, M_HUGE_DIM } mini_kind;
+typedef enum { M_OK, M_UNKNOWN_OP, M_MISSING_INIT, M_CYCLE, M_HUGE_DIM, M_BAD_ATTR, M_SHAPES } mini_kind;
 
 /* input [batch,3,4,4] -> Conv (1x1, 2 filters, "w") -> Relu -> output,
  * with the defect of `kind`. */
@@ -223,16 +223,17 @@ static void write_mini(const char *path, mini_kind kind) {
   int64_t in_d[4] = {-1, 3, kind == M_HUGE_DIM ? (int64_t)1 << 40 : 4, 4}, out_d[4] = {-1, 2, 4, 4};
   ox_push(&a, &gp.n_input, (void ***)&gp.input, ox_value_info(&a, "input", CZ_F32, 4, in_d, "batch"));
   ox_push(&a, &gp.n_output, (void ***)&gp.output, ox_value_info(&a, "output", CZ_F32, 4, out_d, "batch"));
-  float w[6] = {1, 2, 3, -1, -2, -3};
-  cz_shape ws = cz_shape4(2, 3, 1, 1);
+  float w[8] = {1, 2, 3, -1, -2, -3, 0, 0};
+  cz_shape ws = cz_shape4(2, kind == M_SHAPES ? 4 : 3, 1, 1);
   ox_push(&a, &gp.n_initializer, (void ***)&gp.initializer, ox_tensor(&a, "w", CZ_F32, &ws, w));
   const char *cin[2] = {"input", kind == M_MISSING_INIT ? "w_missing" : "w"};
   const char *c_out = "c", *r_out = "output";
   const char *r_in = kind == M_CYCLE ? "r2out" : "c";
   ox_push(&a, &gp.n_node, (void ***)&gp.node, ox_node(&a, "Conv", "conv", 2, cin, 1, &c_out));
-  ox_push(&a, &gp.n_node, (void ***)&gp.node,
-          ox_node(&a, kind == M_UNKNOWN_OP ? "FancyOp" : "Relu", kind == M_UNKNOWN_OP ? "mystery" : "r1",
-                  1, &r_in, 1, &r_out));
+  Onnx__NodeProto *r1 = ox_node(&a, kind == M_UNKNOWN_OP ? "FancyOp" : "Relu",
+                                kind == M_UNKNOWN_OP ? "mystery" : "r1", 1, &r_in, 1, &r_out);
+  if (kind == M_BAD_ATTR) ox_attr_float(&a, r1, "alpha", 0.1f);
+  ox_push(&a, &gp.n_node, (void ***)&gp.node, r1);
   if (kind == M_CYCLE) {
     const char *i2 = "output", *o2 = "r2out";
     ox_push(&a, &gp.n_node, (void ***)&gp.node, ox_node(&a, "Relu", "r2", 1, &i2, 1, &o2));
@@ -326,6 +327,15 @@ static void test_bad_files(void **state) {
   write_mini(p, M_HUGE_DIM);
   expect(p, w = cz_asprintf("ONNX '%s': graph input 'input': dimension 2 is 1099511627776, "
                             "expected 1 to 1048576", p));
+  free(w);
+  write_mini(p, M_BAD_ATTR);
+  expect(p, w = cz_asprintf("ONNX '%s': node 'r1' (Relu): attribute 'alpha' is not supported "
+                            "(supported: none)", p));
+  free(w);
+  write_mini(p, M_SHAPES);
+  expect(p, w = cz_asprintf("ONNX '%s': node 'conv' (Conv): weight 'w' has shape [2,4,1,1]: "
+                            "expected 3 input channels per group (C/group = 3/1) for input "
+                            "'input' [1,3,4,4]", p));
   free(w);
   t = cz_asprintf("%s/absent.onnx", g_tmp);
   expect(t, w = cz_asprintf("ONNX '%s': cannot open: No such file or directory", t));
