@@ -152,6 +152,13 @@ static cz_err *value_as(ctx *c, imp_name *e, bool buffer, bool fixed, int *out) 
     return nerr(c, "input '%s' is computed from the batch size, which only Reshape targets may "
                    "use", e->name);
   cz_graph *g = c->m->g;
+  if (fixed && k->dt == CZ_I64 && (strcmp(c->op, "Pad") == 0 || strcmp(c->op, "Split") == 0))
+    for (int64_t i = 0; i < cz_shape_numel(&k->shape); i++) {
+      int64_t v = ((const int64_t *)k->data)[i];
+      if (v > IMP_MAX_ATTR_INT || v < -IMP_MAX_ATTR_INT)
+        return nerr(c, "input '%s' has a value beyond +-%lld", e->name,
+                    (long long)IMP_MAX_ATTR_INT);
+    }
   if (k->dt == CZ_F32 && e->from_init && !fixed)
     e->value = buffer ? cz_graph_buffer(g, e->name, k->shape, k->data)
                       : cz_graph_param(g, e->name, k->shape, k->data);
@@ -540,13 +547,20 @@ static cz_err *do_reshape(ctx *c) {
     for (int i = 0; i < n; i++) {
       s.d[i] = d[i] == 0 && i < xs.rank ? xs.d[i] : d[i];
       if (s.d[i] == -1 && at < 0) at = i;
-      else if (s.d[i] < 0) return nerr(c, "invalid target dimension %lld", (long long)d[i]);
+      else if (s.d[i] < 0 || s.d[i] > IMP_MAX_ELEMS || (s.d[i] && known > IMP_MAX_ELEMS / s.d[i]))
+        return nerr(c, "invalid target dimension %lld", (long long)d[i]);
       else known *= s.d[i];
     }
     if (at >= 0 && known > 0 && numel % known == 0) s.d[at] = numel / known;
     if (cz_shape_numel(&s) != numel) return nerr(c, "element counts differ");
     set_const(c, 0, const_copy(c->in[0]->c, s));
     return NULL;
+  }
+  int64_t known = 1;
+  for (int i = 0; i < n; i++) {
+    if (d[i] < -1 || d[i] > IMP_MAX_ELEMS || (d[i] > 0 && known > IMP_MAX_ELEMS / d[i]))
+      return nerr(c, "target dimension %lld is out of range", (long long)d[i]);
+    if (d[i] > 0) known *= d[i];
   }
   for (int i = 0; i < n; i++) {
     if (t->batch && t->batch[i]) {
@@ -657,6 +671,12 @@ static cz_err *copy_attrs(ctx *c, const cz_op *op, int node, const char *skip) {
       free(sup);
       return e;
     }
+    bool big = a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT &&
+               (a->i > IMP_MAX_ATTR_INT || a->i < -IMP_MAX_ATTR_INT);
+    for (size_t k = 0; a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS && k < a->n_ints; k++)
+      big |= a->ints[k] > IMP_MAX_ATTR_INT || a->ints[k] < -IMP_MAX_ATTR_INT;
+    if (big)
+      return nerr(c, "attribute '%s' has a value beyond +-%lld", an, (long long)IMP_MAX_ATTR_INT);
     switch (a->type) {
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT: cz_node_set_int(g, node, an, a->i); break;
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT: cz_node_set_float(g, node, an, a->f); break;
@@ -715,6 +735,9 @@ static cz_err *do_op(ctx *c) {
   if (strcmp(c->op, "Pad") == 0 && c->m->opset < 11) {
     const Onnx__AttributeProto *p = attr(c, "pads"), *v = attr(c, "value");
     if (!p || p->n_ints > 2 * CZ_MAX_RANK) return nerr(c, "pads are missing");
+    for (size_t k = 0; k < p->n_ints; k++)
+      if (p->ints[k] > IMP_MAX_ATTR_INT || p->ints[k] < -IMP_MAX_ATTR_INT)
+        return nerr(c, "pads has a value beyond +-%lld", (long long)IMP_MAX_ATTR_INT);
     int64_t np = (int64_t)p->n_ints;
     char *pn = fresh_name(c->m, c->name, "pads");
     in[n_in++] = cz_graph_const(g, pn, CZ_I64, cz_shape_make(1, &np), p->ints);

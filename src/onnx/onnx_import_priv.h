@@ -19,6 +19,7 @@
 #define IMP_MAX_ELEMS ((int64_t)1 << 31)
 #define IMP_MAX_INPUT_DIM ((int64_t)1 << 20)
 #define IMP_MAX_INPUT_ELEMS ((int64_t)1 << 28) /* one sample */
+#define IMP_MAX_ATTR_INT ((int64_t)1 << 24)     /* |integer attribute|, pads, split sizes */
 #define IMP_MAX_FOLD_ELEMS ((int64_t)1 << 24)  /* a folded (shape-arithmetic) result */
 #define IMP_OPSET_MIN 7
 #define IMP_OPSET_MAX 20
