@@ -37,7 +37,7 @@ test-asan: setup
 test-fuzz: setup
 	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
 	  -DCZOO_SANITIZE=ON -DCZOO_FUZZ=ON >/dev/null
-	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_config fuzz_jpeg fuzz_png fuzz_aa fuzz_torch fuzz_safetensors
+	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_config fuzz_jpeg fuzz_png fuzz_aa fuzz_torch fuzz_safetensors fuzz_onnx
 	cd $(FUZZ_BUILD) && ctest --output-on-failure -R '^fuzz\.'
 
 demo: build

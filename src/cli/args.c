@@ -11,6 +11,7 @@ const char *cz_args_usage(void) {
   return "usage: czoo [--config-path DIR] [--config-name NAME] [-c FILE] [--cfg job]\n"
          "            [key=value | +key=value | ++key=value | ~key ...]\n"
          "       czoo models [NAME] [--input-shape C,H,W] [--num-classes N] [-c FILE ...]\n"
+         "       czoo info FILE\n"
          "\n"
          "Runs the image-classification service that the YAML config's operation_mode\n"
          "names (training, evaluation, quantization, prediction, benchmarking,\n"
@@ -32,6 +33,8 @@ const char *cz_args_usage(void) {
          "\n"
          "`czoo models` lists the model zoo (source, parameters, MACC) at the given or\n"
          "configured input shape; `czoo models NAME` prints that model's layers.\n"
+         "`czoo info FILE` describes an ONNX model (inputs, outputs, opset, ops,\n"
+         "parameters, MACC) or a checkpoint (.pth, .pth.tar, .pt, .safetensors).\n"
          "\n"
          "Exit status: 0 done, 1 the run failed, 2 bad command line or config\n"
          "(nothing was done), 3 the requested service is not built yet.\n";

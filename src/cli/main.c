@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cli/args.h"
+#include "cli/cmd_info.h"
 #include "cli/cmd_models.h"
 #include "cli/rundir.h"
 #include "config/cfg_load.h"
@@ -70,6 +71,10 @@ int main(int argc, char **argv) {
   set_log_level_from_env();
   if (argc > 1 && strcmp(argv[1], "models") == 0) {
     cz_err *e = cz_cmd_models(argc - 1, argv + 1);
+    return e ? fail(e) : 0;
+  }
+  if (argc > 1 && strcmp(argv[1], "info") == 0) {
+    cz_err *e = cz_cmd_info(argc - 1, argv + 1);
     return e ? fail(e) : 0;
   }
   cz_args args;
