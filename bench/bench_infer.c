@@ -11,6 +11,9 @@
  *
  * Usage: czoo_bench_infer --batch N --onnx OUT.onnx --io PREFIX
  *        [--threads T] [--runs R] [--warmup W] [--profile] [--no-fold]
+ *        [--no-fuse]
+ * Inference runs the inference passes first, as czoo's services do:
+ * BatchNorm folding and Conv + Clip fusion (unless --no-fold, --no-fuse).
  * Prints images_per_s (median of R timed runs), median_ms, and with
  * --profile a per-op breakdown. PREFIX.in / PREFIX.out get the tensors. */
 #include <omp.h>
@@ -20,6 +23,7 @@
 
 #include "graph/exec.h"
 #include "graph/pass_fold_bn.h"
+#include "graph/pass_fuse_act.h"
 #include "onnx/onnx_export.h"
 #include "ops/op.h"
 #include "util/mem.h"
@@ -87,6 +91,7 @@ static void profile(const cz_graph *g, const cz_exec *ex, int runs) {
     cz_exec_profile(ex, i, &f, &b);
     const char *name = g->nodes[i].op->name;
     const cz_attr *grp = cz_node_attr(&g->nodes[i], "group");
+    if (strcmp(name, "FusedConv") == 0) name = "Conv";
     if (strcmp(name, "Conv") == 0 && grp && grp->i > 1) name = "Conv (depthwise)";
     else if (strcmp(name, "Conv") == 0) {
       const cz_attr *ks = cz_node_attr(&g->nodes[i], "kernel_shape");
@@ -104,7 +109,7 @@ static void profile(const cz_graph *g, const cz_exec *ex, int runs) {
 }
 
 int main(int argc, char **argv) {
-  int batch = 1, threads = 2, runs = 20, warmup = 3, prof = 0, fold = 1;
+  int batch = 1, threads = 2, runs = 20, warmup = 3, prof = 0, fold = 1, fuse = 1;
   const char *onnx = NULL, *io = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
@@ -115,10 +120,11 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--io") && i + 1 < argc) io = argv[++i];
     else if (!strcmp(argv[i], "--profile")) prof = 1;
     else if (!strcmp(argv[i], "--no-fold")) fold = 0;
+    else if (!strcmp(argv[i], "--no-fuse")) fuse = 0;
     else {
       fprintf(stderr,
               "usage: %s --batch N [--onnx OUT.onnx] [--io PREFIX] [--threads T] [--runs R] "
-              "[--warmup W] [--profile] [--no-fold]\n",
+              "[--warmup W] [--profile] [--no-fold] [--no-fuse]\n",
               argv[0]);
       return 2;
     }
@@ -142,6 +148,8 @@ int main(int argc, char **argv) {
   if (onnx) die(cz_onnx_export(g, NULL, onnx)); /* folds BatchNorm on its side */
   int folded = 0;
   if (fold) die(cz_pass_fold_bn(g, &folded));
+  int fused = 0;
+  if (fuse) die(cz_pass_fuse_act(g, &fused));
 
   const cz_value *iv = &g->values[g->inputs[0]];
   int64_t n_in = cz_shape_numel(&iv->shape);
@@ -161,8 +169,8 @@ int main(int argc, char **argv) {
   }
   qsort(t, (size_t)runs, sizeof *t, cmp_double);
   double med = runs % 2 ? t[runs / 2] : 0.5 * (t[runs / 2 - 1] + t[runs / 2]);
-  printf("model %s classes %d size %d batch %d threads %d folded_bn %d\n", MODEL, CLASSES, SIZE,
-         batch, threads, folded);
+  printf("model %s classes %d size %d batch %d threads %d folded_bn %d fused_clip %d\n", MODEL,
+         CLASSES, SIZE, batch, threads, folded, fused);
   printf("images_per_s %.1f\n", batch / med);
   printf("median_ms %.3f\n", 1e3 * med);
   printf("arena_mib %.1f\n", cz_exec_arena_bytes(ex) / 1048576.0);

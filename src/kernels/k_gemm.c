@@ -341,6 +341,11 @@ static void run_job(const cz_k_gemm_args *g, const plan_t *pl, int64_t job, floa
       }
     }
   }
+  /* The fused activation, on the finished block while it is in cache
+   * (sliced sums are clamped when reduced). */
+  if (g->clamp && !sliced && ch1 == pl->nchunks)
+    for (int64_t ri = i0; ri < i1; ri++)
+      cz_k_clamp(dst + ri * d_rs + j0 * d_cs, j1 - j0, d_cs, g->lo, g->hi);
 }
 
 /* C = sum of the slices in order (+ bias) (+ C). */
@@ -351,6 +356,10 @@ static void reduce_slices(const cz_k_gemm_args *g, const plan_t *pl, int64_t i) 
     float *c = g->c + i * g->c_rs + j * g->c_cs;
     if (g->bias) v = v + g->bias[j];
     if (g->acc) v = v + *c;
+    if (g->clamp) {
+      v = v < g->lo ? g->lo : v;
+      v = v > g->hi ? g->hi : v;
+    }
     *c = v;
   }
 }
@@ -386,6 +395,7 @@ void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
         float *c = g->c + i * g->c_rs + j * g->c_cs;
         float v = g->bias ? 0.0f + g->bias[j] : 0.0f;
         *c = g->acc ? v + *c : v;
+        if (g->clamp) cz_k_clamp(c, 1, 1, g->lo, g->hi);
       }
     return;
   }
