@@ -375,8 +375,72 @@ static double tile_cycles(int64_t M, int64_t N) {
   return c;
 }
 
+/* ---- few rows against a transposed B (a Linear layer at batch 1..4):
+ * each C element is one dot product of two contiguous rows, read once,
+ * with no packing of B (packing gathers B's columns with a stride of K).
+ * The sum over k runs in vector lanes then across them: an order fixed by
+ * K and the instruction set. ---- */
+#define GEMV_M_MAX 4
+
+static inline float gemv_out(const cz_k_gemm_args *g, int64_t i, int64_t j, float s) {
+  float v = g->alpha * s;
+  float *c = g->c + i * g->c_rs + j * g->c_cs;
+  if (g->bias) v = v + g->bias[j];
+  if (g->acc) v = v + *c;
+  if (g->clamp) {
+    v = v < g->lo ? g->lo : v;
+    v = v > g->hi ? g->hi : v;
+  }
+  return v;
+}
+
+#define GEMV_BODY                                                      \
+  for (int64_t j = j0; j < j1; j++) {                                  \
+    const float *w = g->b + j * g->b_cs;                               \
+    for (int64_t i = 0; i < g->M; i++) {                               \
+      const float *x = g->a + i * g->a_rs;                             \
+      float s = 0.0f;                                                  \
+      _Pragma("omp simd reduction(+ : s)") for (int64_t k = 0; k < g->K; k++) s += x[k] * w[k]; \
+      g->c[i * g->c_rs + j * g->c_cs] = gemv_out(g, i, j, s);          \
+    }                                                                  \
+  }
+
+static void gemv_cols_generic(const cz_k_gemm_args *g, int64_t j0, int64_t j1) { GEMV_BODY }
+#if CZ_K_X86
+CZ_K_TARGET_AVX2 static void gemv_cols_avx2(const cz_k_gemm_args *g, int64_t j0, int64_t j1) {
+  GEMV_BODY
+}
+CZ_K_TARGET_AVX512 static void gemv_cols_avx512(const cz_k_gemm_args *g, int64_t j0, int64_t j1) {
+  GEMV_BODY
+}
+#endif
+
+static bool gemv_ok(const cz_k_gemm_args *g) {
+  return g->M <= GEMV_M_MAX && g->a_cs == 1 && g->b_rs == 1 && g->K >= 64;
+}
+
+static void gemv(const cz_k_gemm_args *g, bool parallel) {
+  void (*f)(const cz_k_gemm_args *, int64_t, int64_t) = gemv_cols_generic;
+#if CZ_K_X86
+  switch (cz_k_isa()) {
+    case CZ_ISA_AVX512: f = gemv_cols_avx512; break;
+    case CZ_ISA_AVX2: f = gemv_cols_avx2; break;
+    default: break;
+  }
+#endif
+  /* Blocks of 64 columns (a column's result never depends on its block). */
+  int64_t nb = cdiv(g->N, 64);
+  int nt = parallel && g->N * g->K >= 65536 ? cz_k_threads(nb) : 1;
+#pragma omp parallel for schedule(static) num_threads(nt)
+  for (int64_t q = 0; q < nb; q++) f(g, q * 64, min64(g->N, (q + 1) * 64));
+}
+
 void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
   if (g->M <= 0 || g->N <= 0) return;
+  if (gemv_ok(g)) {
+    gemv(g, parallel);
+    return;
+  }
   /* C^T = B^T A^T: the same sums, element for element, sometimes with much
    * better tiles (a weight gradient [48 x 8] is 8 x 48 transposed). Only
    * for long K, where the transposed (strided) C costs little. */
