@@ -17,8 +17,8 @@
 #define BIAS_ROWS 1024
 /* Most bytes of per-slice weight-gradient partial sums. */
 #define WSLICE_BYTES ((size_t)16 << 20)
-/* Depthwise output rows per call when an activation is fused. */
-#define DW_CLAMP_ROWS 4
+/* Depthwise forward: output rows per chunk of work. */
+#define DW_ROWS 4
 
 static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -268,23 +268,16 @@ static void pack_dw(const cz_k_conv *p, const float *w, float *wr, bool flip) {
 static void forward_dw(const cz_k_conv *p, const float *x, const float *w, const float *b,
                        float *y, const ws_t *ws) {
   pack_dw(p, w, ws->wr, false);
-  int64_t rows = p->N * p->Ho;
-  int nt = cz_k_threads(rows);
-  /* Contiguous row ranges per thread (the kernels block over rows). */
-#pragma omp parallel num_threads(nt)
-  {
-    int t = omp_get_thread_num(), T = omp_get_num_threads();
-    int64_t r0 = t * rows / T, r1 = (t + 1) * rows / T;
-    if (!p->clamp) {
-      cz_k_dw_fwd_rows(p, x, ws->wr, b, y, false, r0, r1);
-    } else {
-      /* A few rows at a time, clamped while they are in cache. */
-      for (int64_t r = r0; r < r1; r += DW_CLAMP_ROWS) {
-        int64_t re = min64(r1, r + DW_CLAMP_ROWS);
-        cz_k_dw_fwd_rows(p, x, ws->wr, b, y, false, r, re);
-        cz_k_clamp(y + r * p->Wo * p->C, (re - r) * p->Wo * p->C, 1, p->lo, p->hi);
-      }
-    }
+  int64_t rows = p->N * p->Ho, chunks = cdiv(rows, DW_ROWS);
+  /* Chunks of a few rows handed out as threads come free: a thread the OS
+   * has descheduled holds up no one (each row's result is the same
+   * whichever thread computes it). A fused activation clamps each chunk
+   * while it is in cache. */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(cz_k_threads(chunks))
+  for (int64_t q = 0; q < chunks; q++) {
+    int64_t r = q * DW_ROWS, re = min64(rows, r + DW_ROWS);
+    cz_k_dw_fwd_rows(p, x, ws->wr, b, y, false, r, re);
+    if (p->clamp) cz_k_clamp(y + r * p->Wo * p->C, (re - r) * p->Wo * p->C, 1, p->lo, p->hi);
   }
 }
 
@@ -314,7 +307,7 @@ static void forward_im2col(const cz_k_conv *p, const dims_t *d, const float *x, 
   {
     float *col = ws->slots + (size_t)omp_get_thread_num() * ws->slot_floats;
     float *gw = col + tile_floats(d);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
     for (int64_t t = 0; t < d->ntiles; t++) {
       int64_t p0 = t * d->TP, tp = min64(d->TP, d->P - p0);
       for (int64_t g = 0; g < p->group; g++) {

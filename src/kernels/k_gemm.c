@@ -184,11 +184,15 @@ static int64_t slices_for(int64_t M, int64_t N, int64_t K) {
 
 static size_t slot_floats(int64_t K) { return (size_t)(MR_MAX + NB_TARGET) * (size_t)min64(K, KC); }
 
+/* Most jobs a call can have: column blocks are at least 8 wide (the
+ * narrowest tile), narrower than NB_TARGET only when that gives the
+ * threads work (few rows: late layers at batch 1). */
+static int64_t max_jobs(int64_t S, int64_t M, int64_t N) { return S * cdiv(M, MC) * cdiv(N, 8); }
+
 size_t cz_k_gemm_work_bytes(int64_t M, int64_t N, int64_t K, bool parallel) {
   if (M <= 0 || N <= 0 || K <= 0) return 0;
   int64_t S = slices_for(M, N, K);
-  /* NB is at least 96 for every tile, so this bounds the job count. */
-  int64_t jobs = S * cdiv(M, MC) * cdiv(N, 96);
+  int64_t jobs = max_jobs(S, M, N);
   int64_t slots = parallel ? min64(CZ_K_SLOTS, jobs) : 1;
   size_t floats = (size_t)slots * slot_floats(K) + (S > 1 ? (size_t)(S * M * N) : 0);
   return floats * sizeof(float) + 64;
@@ -431,7 +435,7 @@ static void gemv(const cz_k_gemm_args *g, bool parallel) {
   /* Blocks of 64 columns (a column's result never depends on its block). */
   int64_t nb = cdiv(g->N, 64);
   int nt = parallel && g->N * g->K >= 65536 ? cz_k_threads(nb) : 1;
-#pragma omp parallel for schedule(static) num_threads(nt)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
   for (int64_t q = 0; q < nb; q++) f(g, q * 64, min64(g->N, (q + 1) * 64));
 }
 
@@ -468,12 +472,21 @@ void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
   pl.RB = cdiv(g->M, MC);
   pl.NB = pl.u.nr * (NB_TARGET / pl.u.nr > 0 ? NB_TARGET / pl.u.nr : 1);
   pl.CB = cdiv(g->N, pl.NB);
+  /* Few jobs for the threads: narrower column blocks (which columns a job
+   * covers never changes a sum). */
+  if (parallel) {
+    int64_t want = 2 * (int64_t)cz_k_threads(CZ_K_SLOTS);
+    while (pl.S * pl.RB * pl.CB < want && pl.NB > pl.u.nr) {
+      pl.NB -= pl.u.nr;
+      pl.CB = cdiv(g->N, pl.NB);
+    }
+  }
   pl.nchunks = cdiv(g->K, KC);
   size_t slot = slot_floats(g->K);
   float *w = work;
   int64_t jobs = pl.S * pl.RB * pl.CB;
   int nt = parallel ? cz_k_threads(jobs) : 1;
-  pl.part = w + (size_t)(parallel ? min64(CZ_K_SLOTS, pl.S * pl.RB * cdiv(g->N, 96)) : 1) * slot;
+  pl.part = w + (size_t)(parallel ? min64(CZ_K_SLOTS, max_jobs(pl.S, g->M, g->N)) : 1) * slot;
   if (nt == 1) {
     for (int64_t j = 0; j < jobs; j++) run_job(g, &pl, j, w);
     if (pl.S > 1)
@@ -483,7 +496,9 @@ void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
 #pragma omp parallel num_threads(nt)
   {
     float *mine = w + (size_t)omp_get_thread_num() * slot;
-#pragma omp for schedule(static)
+    /* Jobs handed out as threads come free (a job's result does not depend
+     * on its thread): a descheduled thread holds up no one. */
+#pragma omp for schedule(dynamic, 1)
     for (int64_t j = 0; j < jobs; j++) run_job(g, &pl, j, mine);
     if (pl.S > 1) {
 #pragma omp for schedule(static)
