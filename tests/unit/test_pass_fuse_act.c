@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -20,6 +21,7 @@
 #include "graph/pass_fold_bn.h"
 #include "graph/pass_fuse_act.h"
 #include "kernels/k_simd.h"
+#include "onnx/onnx_export.h"
 #include "ops/op.h"
 #include "util/mem.h"
 #include "util/rng.h"
@@ -191,13 +193,27 @@ static void test_second_reader_not_fused(void **state) {
 }
 
 /* FusedConv has no backward: a training executor gives no gradient
- * through it (the pass is for inference only), and no ONNX name clash. */
+ * through it (the pass is for inference only), and no ONNX form. */
 static void test_fused_conv_is_inference_only(void **state) {
   (void)state;
   const cz_op *op = cz_op_find("FusedConv");
   assert_non_null(op);
   assert_null(op->backward);
   assert_non_null(op->forward);
+  /* Never exported: the exporter names the node instead of writing it. */
+  cz_graph *g = conv_clip(1, 3, 6, 4, 3, 1, 0.0f, 6.0f, false);
+  assert_null(cz_pass_fuse_act(g, NULL));
+  char path[] = "/tmp/czoo_fuse_act_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  cz_err *e = cz_onnx_export(g, NULL, path);
+  assert_non_null(e);
+  printf("export of a fused graph: %s\n", cz_err_msg(e));
+  assert_non_null(strstr(cz_err_msg(e), "FusedConv"));
+  cz_err_free(e);
+  unlink(path);
+  cz_graph_free(g);
 }
 
 int main(void) {
