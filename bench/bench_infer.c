@@ -103,7 +103,7 @@ static void profile(const cz_graph *g, const cz_exec *ex, int runs) {
     t[k].s += f;
     total += f;
   }
-  printf("per-op time per batch (ms), share\n");
+  printf("per-op time per batch (ms, mean over all runs, disturbed ones too), share\n");
   for (int k = 0; k < nt; k++)
     printf("  %-20s %8.3f  %5.1f%%\n", t[k].op, 1e3 * t[k].s / runs, 100 * t[k].s / total);
 }
