@@ -269,11 +269,10 @@ static void forward_dw(const cz_k_conv *p, const float *x, const float *w, const
                        float *y, const ws_t *ws) {
   pack_dw(p, w, ws->wr, false);
   int64_t rows = p->N * p->Ho, chunks = cdiv(rows, DW_ROWS);
-  /* Chunks of a few rows handed out as threads come free: a thread the OS
-   * has descheduled holds up no one (each row's result is the same
-   * whichever thread computes it). A fused activation clamps each chunk
-   * while it is in cache. */
-#pragma omp parallel for schedule(dynamic, 1) num_threads(cz_k_threads(chunks))
+  /* Contiguous runs of chunks of a few rows per thread (each row's result
+   * is the same whichever chunk computes it); a fused activation clamps
+   * each chunk while it is in cache. */
+#pragma omp parallel for schedule(static) num_threads(cz_k_threads(chunks))
   for (int64_t q = 0; q < chunks; q++) {
     int64_t r = q * DW_ROWS, re = min64(rows, r + DW_ROWS);
     cz_k_dw_fwd_rows(p, x, ws->wr, b, y, false, r, re);
@@ -307,7 +306,7 @@ static void forward_im2col(const cz_k_conv *p, const dims_t *d, const float *x, 
   {
     float *col = ws->slots + (size_t)omp_get_thread_num() * ws->slot_floats;
     float *gw = col + tile_floats(d);
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(static)
     for (int64_t t = 0; t < d->ntiles; t++) {
       int64_t p0 = t * d->TP, tp = min64(d->TP, d->P - p0);
       for (int64_t g = 0; g < p->group; g++) {

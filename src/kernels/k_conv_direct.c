@@ -136,7 +136,7 @@ void cz_k_direct_forward(const cz_k_conv *p, const float *x, const float *w, con
     float *ap = ws.slots + (size_t)omp_get_thread_num() * ws.slot_floats;
     int64_t *koff = (int64_t *)(ap + r16((size_t)(CZ_K_MR_MAX * d.KCg)));
     int64_t last = -1;
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(static)
     for (int64_t r = 0; r < rows; r++) {
       int64_t n = r / p->Ho, oh = r % p->Ho, kh0, kh1;
       valid_rows(p, oh, &kh0, &kh1);

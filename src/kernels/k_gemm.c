@@ -435,7 +435,7 @@ static void gemv(const cz_k_gemm_args *g, bool parallel) {
   /* Blocks of 64 columns (a column's result never depends on its block). */
   int64_t nb = cdiv(g->N, 64);
   int nt = parallel && g->N * g->K >= 65536 ? cz_k_threads(nb) : 1;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+#pragma omp parallel for schedule(static) num_threads(nt)
   for (int64_t q = 0; q < nb; q++) f(g, q * 64, min64(g->N, (q + 1) * 64));
 }
 
@@ -496,9 +496,7 @@ void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
 #pragma omp parallel num_threads(nt)
   {
     float *mine = w + (size_t)omp_get_thread_num() * slot;
-    /* Jobs handed out as threads come free (a job's result does not depend
-     * on its thread): a descheduled thread holds up no one. */
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(static)
     for (int64_t j = 0; j < jobs; j++) run_job(g, &pl, j, mine);
     if (pl.S > 1) {
 #pragma omp for schedule(static)
