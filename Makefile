@@ -48,6 +48,7 @@ bench: setup-oracles build
 	bash bench/bench_engine.sh $(BUILD)
 	bash bench/bench_conv.sh $(BUILD)/bench/bench_conv
 	bash bench/bench_data.sh $(BUILD)
+	bash bench/bench_infer.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

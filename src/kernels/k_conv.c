@@ -17,6 +17,8 @@
 #define BIAS_ROWS 1024
 /* Most bytes of per-slice weight-gradient partial sums. */
 #define WSLICE_BYTES ((size_t)16 << 20)
+/* Depthwise forward: output rows per chunk of work. */
+#define DW_ROWS 4
 
 static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -266,13 +268,15 @@ static void pack_dw(const cz_k_conv *p, const float *w, float *wr, bool flip) {
 static void forward_dw(const cz_k_conv *p, const float *x, const float *w, const float *b,
                        float *y, const ws_t *ws) {
   pack_dw(p, w, ws->wr, false);
-  int64_t rows = p->N * p->Ho;
-  int nt = cz_k_threads(rows);
-  /* Contiguous row ranges per thread (the kernels block over rows). */
-#pragma omp parallel num_threads(nt)
-  {
-    int t = omp_get_thread_num(), T = omp_get_num_threads();
-    cz_k_dw_fwd_rows(p, x, ws->wr, b, y, false, t * rows / T, (t + 1) * rows / T);
+  int64_t rows = p->N * p->Ho, chunks = cdiv(rows, DW_ROWS);
+  /* Contiguous runs of chunks of a few rows per thread (each row's result
+   * is the same whichever chunk computes it); a fused activation clamps
+   * each chunk while it is in cache. */
+#pragma omp parallel for schedule(static) num_threads(cz_k_threads(chunks))
+  for (int64_t q = 0; q < chunks; q++) {
+    int64_t r = q * DW_ROWS, re = min64(rows, r + DW_ROWS);
+    cz_k_dw_fwd_rows(p, x, ws->wr, b, y, false, r, re);
+    if (p->clamp) cz_k_clamp(y + r * p->Wo * p->C, (re - r) * p->Wo * p->C, 1, p->lo, p->hi);
   }
 }
 
@@ -283,7 +287,8 @@ static void forward_pw(const cz_k_conv *p, const dims_t *d, const float *x, cons
                         .a = x + g * d->Cg, .a_rs = p->C, .a_cs = 1,
                         .b = w + g * d->Mg * d->Cg, .b_rs = 1, .b_cs = d->Cg,
                         .alpha = 1.0f, .c = y + g * d->Mg, .c_rs = p->M, .c_cs = 1,
-                        .bias = b ? b + g * d->Mg : NULL, .acc = false};
+                        .bias = b ? b + g * d->Mg : NULL, .acc = false,
+                        .clamp = p->clamp, .lo = p->lo, .hi = p->hi};
     cz_k_gemm(&a, ws->gw, true);
   }
 }
@@ -310,7 +315,8 @@ static void forward_im2col(const cz_k_conv *p, const dims_t *d, const float *x, 
                             .a = col, .a_rs = d->KCg, .a_cs = 1,
                             .b = ws->wr + g * d->KCg * d->Mg, .b_rs = d->Mg, .b_cs = 1,
                             .alpha = 1.0f, .c = y + p0 * p->M + g * d->Mg, .c_rs = p->M,
-                            .c_cs = 1, .bias = b ? b + g * d->Mg : NULL, .acc = false};
+                            .c_cs = 1, .bias = b ? b + g * d->Mg : NULL, .acc = false,
+                            .clamp = p->clamp, .lo = p->lo, .hi = p->hi};
         cz_k_gemm(&a, gw, false);
       }
     }

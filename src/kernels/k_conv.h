@@ -20,6 +20,10 @@ typedef struct {
   int64_t dh, dw;      /* dilations */
   int64_t pt, pl;      /* leading pads (trailing pads only shape Ho, Wo) */
   int64_t group;
+  /* Fused activation (forward only): y = min(max(conv + b, lo), hi), each
+   * output block clamped while it is in cache (Conv + Clip/Relu in one). */
+  bool clamp;
+  float lo, hi;
 } cz_k_conv;
 
 typedef enum { CZ_K_CONV_DEPTHWISE, CZ_K_CONV_POINTWISE, CZ_K_CONV_IM2COL } cz_k_conv_path;

@@ -169,6 +169,7 @@ void cz_k_direct_forward(const cz_k_conv *p, const float *x, const float *w, con
                   bias ? bias + q * t.nr : NULL);
           }
       }
+      if (p->clamp) cz_k_clamp(y + r * p->Wo * p->M, p->Wo * p->M, 1, p->lo, p->hi);
     }
   }
 }

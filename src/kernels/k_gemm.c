@@ -184,11 +184,15 @@ static int64_t slices_for(int64_t M, int64_t N, int64_t K) {
 
 static size_t slot_floats(int64_t K) { return (size_t)(MR_MAX + NB_TARGET) * (size_t)min64(K, KC); }
 
+/* Most jobs a call can have: column blocks are at least 8 wide (the
+ * narrowest tile), narrower than NB_TARGET only when that gives the
+ * threads work (few rows: late layers at batch 1). */
+static int64_t max_jobs(int64_t S, int64_t M, int64_t N) { return S * cdiv(M, MC) * cdiv(N, 8); }
+
 size_t cz_k_gemm_work_bytes(int64_t M, int64_t N, int64_t K, bool parallel) {
   if (M <= 0 || N <= 0 || K <= 0) return 0;
   int64_t S = slices_for(M, N, K);
-  /* NB is at least 96 for every tile, so this bounds the job count. */
-  int64_t jobs = S * cdiv(M, MC) * cdiv(N, 96);
+  int64_t jobs = max_jobs(S, M, N);
   int64_t slots = parallel ? min64(CZ_K_SLOTS, jobs) : 1;
   size_t floats = (size_t)slots * slot_floats(K) + (S > 1 ? (size_t)(S * M * N) : 0);
   return floats * sizeof(float) + 64;
@@ -341,6 +345,11 @@ static void run_job(const cz_k_gemm_args *g, const plan_t *pl, int64_t job, floa
       }
     }
   }
+  /* The fused activation, on the finished block while it is in cache
+   * (sliced sums are clamped when reduced). */
+  if (g->clamp && !sliced && ch1 == pl->nchunks)
+    for (int64_t ri = i0; ri < i1; ri++)
+      cz_k_clamp(dst + ri * d_rs + j0 * d_cs, j1 - j0, d_cs, g->lo, g->hi);
 }
 
 /* C = sum of the slices in order (+ bias) (+ C). */
@@ -351,6 +360,10 @@ static void reduce_slices(const cz_k_gemm_args *g, const plan_t *pl, int64_t i) 
     float *c = g->c + i * g->c_rs + j * g->c_cs;
     if (g->bias) v = v + g->bias[j];
     if (g->acc) v = v + *c;
+    if (g->clamp) {
+      v = v < g->lo ? g->lo : v;
+      v = v > g->hi ? g->hi : v;
+    }
     *c = v;
   }
 }
@@ -366,8 +379,72 @@ static double tile_cycles(int64_t M, int64_t N) {
   return c;
 }
 
+/* ---- few rows against a transposed B (a Linear layer at batch 1..4):
+ * each C element is one dot product of two contiguous rows, read once,
+ * with no packing of B (packing gathers B's columns with a stride of K).
+ * The sum over k runs in vector lanes then across them: an order fixed by
+ * K and the instruction set. ---- */
+#define GEMV_M_MAX 4
+
+static inline float gemv_out(const cz_k_gemm_args *g, int64_t i, int64_t j, float s) {
+  float v = g->alpha * s;
+  float *c = g->c + i * g->c_rs + j * g->c_cs;
+  if (g->bias) v = v + g->bias[j];
+  if (g->acc) v = v + *c;
+  if (g->clamp) {
+    v = v < g->lo ? g->lo : v;
+    v = v > g->hi ? g->hi : v;
+  }
+  return v;
+}
+
+#define GEMV_BODY                                                      \
+  for (int64_t j = j0; j < j1; j++) {                                  \
+    const float *w = g->b + j * g->b_cs;                               \
+    for (int64_t i = 0; i < g->M; i++) {                               \
+      const float *x = g->a + i * g->a_rs;                             \
+      float s = 0.0f;                                                  \
+      _Pragma("omp simd reduction(+ : s)") for (int64_t k = 0; k < g->K; k++) s += x[k] * w[k]; \
+      g->c[i * g->c_rs + j * g->c_cs] = gemv_out(g, i, j, s);          \
+    }                                                                  \
+  }
+
+static void gemv_cols_generic(const cz_k_gemm_args *g, int64_t j0, int64_t j1) { GEMV_BODY }
+#if CZ_K_X86
+CZ_K_TARGET_AVX2 static void gemv_cols_avx2(const cz_k_gemm_args *g, int64_t j0, int64_t j1) {
+  GEMV_BODY
+}
+CZ_K_TARGET_AVX512 static void gemv_cols_avx512(const cz_k_gemm_args *g, int64_t j0, int64_t j1) {
+  GEMV_BODY
+}
+#endif
+
+static bool gemv_ok(const cz_k_gemm_args *g) {
+  return g->M <= GEMV_M_MAX && g->a_cs == 1 && g->b_rs == 1 && g->K >= 64;
+}
+
+static void gemv(const cz_k_gemm_args *g, bool parallel) {
+  void (*f)(const cz_k_gemm_args *, int64_t, int64_t) = gemv_cols_generic;
+#if CZ_K_X86
+  switch (cz_k_isa()) {
+    case CZ_ISA_AVX512: f = gemv_cols_avx512; break;
+    case CZ_ISA_AVX2: f = gemv_cols_avx2; break;
+    default: break;
+  }
+#endif
+  /* Blocks of 64 columns (a column's result never depends on its block). */
+  int64_t nb = cdiv(g->N, 64);
+  int nt = parallel && g->N * g->K >= 65536 ? cz_k_threads(nb) : 1;
+#pragma omp parallel for schedule(static) num_threads(nt)
+  for (int64_t q = 0; q < nb; q++) f(g, q * 64, min64(g->N, (q + 1) * 64));
+}
+
 void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
   if (g->M <= 0 || g->N <= 0) return;
+  if (gemv_ok(g)) {
+    gemv(g, parallel);
+    return;
+  }
   /* C^T = B^T A^T: the same sums, element for element, sometimes with much
    * better tiles (a weight gradient [48 x 8] is 8 x 48 transposed). Only
    * for long K, where the transposed (strided) C costs little. */
@@ -386,6 +463,7 @@ void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
         float *c = g->c + i * g->c_rs + j * g->c_cs;
         float v = g->bias ? 0.0f + g->bias[j] : 0.0f;
         *c = g->acc ? v + *c : v;
+        if (g->clamp) cz_k_clamp(c, 1, 1, g->lo, g->hi);
       }
     return;
   }
@@ -394,12 +472,21 @@ void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
   pl.RB = cdiv(g->M, MC);
   pl.NB = pl.u.nr * (NB_TARGET / pl.u.nr > 0 ? NB_TARGET / pl.u.nr : 1);
   pl.CB = cdiv(g->N, pl.NB);
+  /* Few jobs for the threads: narrower column blocks (which columns a job
+   * covers never changes a sum). */
+  if (parallel) {
+    int64_t want = 2 * (int64_t)cz_k_threads(CZ_K_SLOTS);
+    while (pl.S * pl.RB * pl.CB < want && pl.NB > pl.u.nr) {
+      pl.NB -= pl.u.nr;
+      pl.CB = cdiv(g->N, pl.NB);
+    }
+  }
   pl.nchunks = cdiv(g->K, KC);
   size_t slot = slot_floats(g->K);
   float *w = work;
   int64_t jobs = pl.S * pl.RB * pl.CB;
   int nt = parallel ? cz_k_threads(jobs) : 1;
-  pl.part = w + (size_t)(parallel ? min64(CZ_K_SLOTS, pl.S * pl.RB * cdiv(g->N, 96)) : 1) * slot;
+  pl.part = w + (size_t)(parallel ? min64(CZ_K_SLOTS, max_jobs(pl.S, g->M, g->N)) : 1) * slot;
   if (nt == 1) {
     for (int64_t j = 0; j < jobs; j++) run_job(g, &pl, j, w);
     if (pl.S > 1)

@@ -24,6 +24,10 @@ typedef struct {
   int64_t c_rs, c_cs;
   const float *bias; /* NULL or N values added to every row */
   bool acc;          /* add to C instead of overwriting it */
+  /* Fused activation: each finished C element becomes min(max(v, lo), hi)
+   * (ONNX Clip's formula, NaN kept), applied while its block is in cache. */
+  bool clamp;
+  float lo, hi;
 } cz_k_gemm_args;
 
 /* Scratch for one call. parallel: the call runs its own OpenMP loop;
@@ -31,7 +35,7 @@ typedef struct {
  * region, each thread passing its own scratch). */
 size_t cz_k_gemm_work_bytes(int64_t M, int64_t N, int64_t K, bool parallel);
 
-/* C = (alpha*A*B + bias) (+ C when acc). work: cz_k_gemm_work_bytes bytes,
+/* C = (alpha*A*B + bias) (+ C when acc), then clamped when clamp. work: cz_k_gemm_work_bytes bytes,
  * 64-byte aligned. */
 void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel);
 #endif

@@ -36,3 +36,18 @@ int cz_k_threads(long long jobs) {
   if (jobs < nt) nt = jobs < 1 ? 1 : (int)jobs;
   return nt;
 }
+
+void cz_k_clamp(float *x, long long n, long long stride, float lo, float hi) {
+  if (stride == 1) {
+    for (long long i = 0; i < n; i++) {
+      float v = x[i] < lo ? lo : x[i];
+      x[i] = v > hi ? hi : v;
+    }
+    return;
+  }
+  for (long long i = 0; i < n; i++) {
+    float *p = x + i * stride;
+    float v = *p < lo ? lo : *p;
+    *p = v > hi ? hi : v;
+  }
+}

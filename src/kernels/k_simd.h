@@ -25,6 +25,11 @@ const char *cz_k_isa_name(cz_isa isa);
 /* Threads for a parallel loop over `jobs` independent jobs. */
 int cz_k_threads(long long jobs);
 
+/* x[i*stride] = min(max(x[i*stride], lo), hi) for i < n: ONNX Clip's
+ * formula (a NaN stays NaN), the fused-activation epilogue of the
+ * convolution and GEMM kernels. */
+void cz_k_clamp(float *x, long long n, long long stride, float lo, float hi);
+
 #define CZ_K_CAT_(a, b) a##b
 #define CZ_K_CAT(a, b) CZ_K_CAT_(a, b)
 

@@ -4,6 +4,7 @@
  * [M, C/group, kH, kW]. The fast kernels (kernels/k_conv.h) pick a
  * depthwise, pointwise or im2col path; the reference is direct loops over
  * logical indices with double accumulators. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -187,6 +188,9 @@ static conv_strides strides_of(const cz_kctx *k) {
   return s;
 }
 
+static void conv_forward_ref(const cz_kctx *k, const cz_k_conv *q, const float *x, const float *w,
+                             const float *b, float *y);
+
 static void conv_forward(cz_kctx *k) {
   const conv_priv *p = k->node->priv;
   const cz_k_conv *q = &p->k;
@@ -197,6 +201,13 @@ static void conv_forward(cz_kctx *k) {
     cz_k_conv_forward(q, x, w, b, y, k->work);
     return;
   }
+  conv_forward_ref(k, q, x, w, b, y);
+}
+
+/* Reference forward: direct loops over logical indices, double sums, then
+ * the fused activation when there is one. */
+static void conv_forward_ref(const cz_kctx *k, const cz_k_conv *q, const float *x, const float *w,
+                             const float *b, float *y) {
   conv_strides s = strides_of(k);
   int64_t Cg = q->C / q->group, Mg = q->M / q->group;
   for (int64_t n = 0; n < q->N; n++)
@@ -213,7 +224,12 @@ static void conv_forward(cz_kctx *k) {
                 acc += (double)x[n * s.x[0] + ci * s.x[1] + ih * s.x[2] + iw * s.x[3]] *
                        w[m * s.w[0] + c * s.w[1] + i * s.w[2] + j * s.w[3]];
               }
-          y[n * s.y[0] + m * s.y[1] + oh * s.y[2] + ow * s.y[3]] = (float)acc;
+          float v = (float)acc;
+          if (q->clamp) {
+            v = v < q->lo ? q->lo : v;
+            v = v > q->hi ? q->hi : v;
+          }
+          y[n * s.y[0] + m * s.y[1] + oh * s.y[2] + ow * s.y[3]] = v;
         }
 }
 
@@ -301,4 +317,31 @@ const cz_op cz_op_Conv = {
     .attrs = conv_attrs, .infer = conv_infer, .forward = conv_forward,
     .backward = conv_backward, .macc = conv_macc,
     .bwd_needs = CZ_NEED_IN(0) | CZ_NEED_IN(1), .work_bytes = conv_work_bytes,
+};
+
+/* FusedConv (czoo extension, inference only; made by graph/pass_fuse_act.h,
+ * never exported): Conv followed by Clip(min, max), or by Relu as
+ * Clip(0, +inf), in one node: y = min(max(conv(x, W) + B, min), max) with
+ * ONNX Clip's formula. Conv's attributes plus float `min` and `max`
+ * (defaults -inf, +inf). Not differentiable: graphs are fused only for
+ * inference. */
+static const char *const fused_conv_attrs[] = {"auto_pad", "dilations", "group", "kernel_shape",
+                                               "pads",     "strides",   "min",   "max",
+                                               NULL};
+
+static cz_err *fused_conv_infer(cz_graph *g, cz_node *n) {
+  cz_err *e = conv_infer(g, n);
+  if (e) return e;
+  conv_priv *p = n->priv;
+  if ((e = cz_attr_get_float(g, n, "min", -INFINITY, &p->k.lo))) return e;
+  if ((e = cz_attr_get_float(g, n, "max", INFINITY, &p->k.hi))) return e;
+  if (isnan(p->k.lo) || isnan(p->k.hi)) return cz_node_err(g, n, "min/max must not be NaN");
+  p->k.clamp = true;
+  return NULL;
+}
+
+const cz_op cz_op_FusedConv = {
+    .name = "FusedConv", .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
+    .attrs = fused_conv_attrs, .infer = fused_conv_infer, .forward = conv_forward,
+    .macc = conv_macc, .work_bytes = conv_work_bytes,
 };

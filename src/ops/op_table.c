@@ -5,7 +5,7 @@
 #include "ops/op.h"
 
 #define CZ_OPS(X)                                                                          \
-  X(Conv) X(BatchNormalization) X(Gemm) X(MatMul)                                          \
+  X(Conv) X(FusedConv) X(BatchNormalization) X(Gemm) X(MatMul)                                          \
   X(Relu) X(Clip) X(HardSwish) X(HardSigmoid) X(Sigmoid) X(Silu) X(Tanh) X(Gelu)            \
   X(LeakyRelu)                                                                             \
   X(MaxPool) X(AveragePool) X(GlobalAveragePool)                                           \

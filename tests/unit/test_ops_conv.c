@@ -388,6 +388,9 @@ static void test_gemm_cases(void **state) {
       {"C [1,N], beta 0.25", 3, 17, 5, 0, 0, 2.0f, 0.25f, 2, 1, 17, 40},
       {"Linear 37x70, K=300 (K blocks)", 37, 70, 300, 0, 1, 1.0f, 1.0f, 1, 1, 70, 4},
       {"classifier 64x10, K=1280", 64, 10, 1280, 0, 1, 1.0f, 1.0f, 1, 1, 10, 0},
+      /* Few rows against transB: the GEMV path (k_gemm.c). */
+      {"classifier batch 1, 1000x1280 (GEMV)", 1, 1000, 1280, 0, 1, 1.0f, 1.0f, 1, 1, 1000, 0},
+      {"3 rows transB, C [M,N], alpha beta (GEMV)", 3, 70, 100, 0, 1, 0.5f, 2.0f, 2, 3, 70, 4},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     cz_graph *g = gemm_graph(&cases[i]);

@@ -1,0 +1,190 @@
+/* Float inference benchmark, czoo's side (bench/bench_infer.sh runs
+ * onnxruntime beside it on the same ONNX file): builds the zoo's
+ * mobilenetv2_w035_pt (1000 classes, 3x128x128) with fixed random weights
+ * and non-trivial BatchNorm statistics, exports it to ONNX, then times
+ * eval-mode inference of the same weights (BatchNorm folded, as the export
+ * does) and writes its input and logits (raw float32, NCHW / [batch,
+ * classes]) so the peer can check it computes the same thing.
+ *
+ * TODO(onnx import): once cz_onnx_import lands, load the exported file
+ * here instead of timing the zoo graph it was written from.
+ *
+ * Usage: czoo_bench_infer --batch N --onnx OUT.onnx --io PREFIX
+ *        [--threads T] [--runs R] [--warmup W] [--profile] [--no-fold]
+ *        [--no-fuse]
+ * Inference runs the inference passes first, as czoo's services do:
+ * BatchNorm folding and Conv + Clip fusion (unless --no-fold, --no-fuse).
+ * Prints images_per_s (median of R timed runs), median_ms, and with
+ * --profile a per-op breakdown. PREFIX.in / PREFIX.out get the tensors. */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph/exec.h"
+#include "graph/pass_fold_bn.h"
+#include "graph/pass_fuse_act.h"
+#include "onnx/onnx_export.h"
+#include "ops/op.h"
+#include "util/mem.h"
+#include "util/rng.h"
+#include "util/threads.h"
+#include "zoo/zoo.h"
+
+#define MODEL "mobilenetv2_w035_pt"
+#define CLASSES 1000
+#define SIZE 128
+
+static void die(cz_err *e) {
+  if (!e) return;
+  fprintf(stderr, "bench_infer: %s\n", cz_err_msg(e));
+  exit(1);
+}
+
+static bool ends_with(const char *s, const char *suf) {
+  size_t n = strlen(s), k = strlen(suf);
+  return n >= k && strcmp(s + n - k, suf) == 0;
+}
+
+/* BatchNorm running statistics and biases drawn away from their initial
+ * 0/1, so the folded model does real work with every parameter. */
+static void perturb(cz_graph *g) {
+  cz_rng r = cz_rng_make(7, 0);
+  for (int i = 0; i < g->n_values; i++) {
+    cz_value *v = &g->values[i];
+    if (!v->data || v->dtype != CZ_F32 || (v->kind != CZ_V_PARAM && v->kind != CZ_V_BUFFER))
+      continue;
+    float lo, hi;
+    if (ends_with(v->name, "running_var")) lo = 0.5f, hi = 1.5f;
+    else if (ends_with(v->name, "running_mean") || ends_with(v->name, ".bias")) lo = -0.2f, hi = 0.2f;
+    else continue;
+    float *d = v->data;
+    for (int64_t k = 0; k < cz_shape_numel(&v->shape); k++)
+      d[k] = lo + (hi - lo) * (float)cz_rng_uniform(&r);
+  }
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static void write_raw(const char *path, const float *p, int64_t n) {
+  FILE *f = fopen(path, "wb");
+  if (!f || fwrite(p, sizeof *p, (size_t)n, f) != (size_t)n || fclose(f) != 0) {
+    fprintf(stderr, "bench_infer: %s: cannot write\n", path);
+    exit(1);
+  }
+}
+
+typedef struct {
+  const char *op;
+  double s;
+} op_time;
+
+static void profile(const cz_graph *g, const cz_exec *ex, int runs) {
+  op_time t[64];
+  int nt = 0;
+  double total = 0;
+  for (int i = 0; i < g->n_nodes; i++) {
+    double f, b;
+    cz_exec_profile(ex, i, &f, &b);
+    const char *name = g->nodes[i].op->name;
+    const cz_attr *grp = cz_node_attr(&g->nodes[i], "group");
+    if (strcmp(name, "FusedConv") == 0) name = "Conv";
+    if (strcmp(name, "Conv") == 0 && grp && grp->i > 1) name = "Conv (depthwise)";
+    else if (strcmp(name, "Conv") == 0) {
+      const cz_attr *ks = cz_node_attr(&g->nodes[i], "kernel_shape");
+      name = ks && ks->ints[0] == 1 ? "Conv (1x1)" : "Conv (3x3 dense)";
+    }
+    int k = 0;
+    while (k < nt && strcmp(t[k].op, name) != 0) k++;
+    if (k == nt) t[nt++] = (op_time){name, 0};
+    t[k].s += f;
+    total += f;
+  }
+  printf("per-op time per batch (ms, mean over all runs, disturbed ones too), share\n");
+  for (int k = 0; k < nt; k++)
+    printf("  %-20s %8.3f  %5.1f%%\n", t[k].op, 1e3 * t[k].s / runs, 100 * t[k].s / total);
+}
+
+int main(int argc, char **argv) {
+  int batch = 1, threads = 2, runs = 20, warmup = 3, prof = 0, fold = 1, fuse = 1;
+  const char *onnx = NULL, *io = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) warmup = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--onnx") && i + 1 < argc) onnx = argv[++i];
+    else if (!strcmp(argv[i], "--io") && i + 1 < argc) io = argv[++i];
+    else if (!strcmp(argv[i], "--profile")) prof = 1;
+    else if (!strcmp(argv[i], "--no-fold")) fold = 0;
+    else if (!strcmp(argv[i], "--no-fuse")) fuse = 0;
+    else {
+      fprintf(stderr,
+              "usage: %s --batch N [--onnx OUT.onnx] [--io PREFIX] [--threads T] [--runs R] "
+              "[--warmup W] [--profile] [--no-fold] [--no-fuse]\n",
+              argv[0]);
+      return 2;
+    }
+  }
+  if (batch < 1 || runs < 1 || warmup < 0) {
+    fprintf(stderr, "bench_infer: batch and runs must be >= 1, warmup >= 0\n");
+    return 2;
+  }
+  cz_threads_set(threads);
+
+  const cz_zoo_entry *z = cz_zoo_find(MODEL);
+  cz_zoo_opts zo = cz_zoo_default_opts(z);
+  zo.num_classes = CLASSES;
+  zo.height = zo.width = SIZE;
+  zo.batch = batch;
+  zo.seed = 1;
+  cz_graph *g = NULL;
+  die(cz_zoo_build(MODEL, &zo, &g));
+  cz_graph_set_training(g, false);
+  perturb(g);
+  if (onnx) die(cz_onnx_export(g, NULL, onnx)); /* folds BatchNorm on its side */
+  int folded = 0;
+  if (fold) die(cz_pass_fold_bn(g, &folded));
+  int fused = 0;
+  if (fuse) die(cz_pass_fuse_act(g, &fused));
+
+  const cz_value *iv = &g->values[g->inputs[0]];
+  int64_t n_in = cz_shape_numel(&iv->shape);
+  float *x = cz_xmalloc((size_t)n_in * sizeof *x);
+  cz_rng r = cz_rng_make(3, 0);
+  for (int64_t i = 0; i < n_in; i++) x[i] = (float)(2 * cz_rng_uniform(&r) - 1);
+
+  cz_exec_opts eo = {.profile = prof != 0};
+  cz_exec *ex = NULL;
+  die(cz_exec_new(g, &eo, &ex));
+  double *t = cz_xmalloc((size_t)runs * sizeof *t);
+  for (int s = 0; s < warmup + runs; s++) {
+    double t0 = omp_get_wtime();
+    cz_exec_set_input(ex, 0, x, CZ_ROWMAJOR); /* NCHW -> NHWC, part of the work */
+    cz_exec_forward(ex);
+    if (s >= warmup) t[s - warmup] = omp_get_wtime() - t0;
+  }
+  qsort(t, (size_t)runs, sizeof *t, cmp_double);
+  double med = runs % 2 ? t[runs / 2] : 0.5 * (t[runs / 2 - 1] + t[runs / 2]);
+  printf("model %s classes %d size %d batch %d threads %d folded_bn %d fused_clip %d\n", MODEL,
+         CLASSES, SIZE, batch, threads, folded, fused);
+  printf("images_per_s %.1f\n", batch / med);
+  printf("median_ms %.3f\n", 1e3 * med);
+  printf("arena_mib %.1f\n", cz_exec_arena_bytes(ex) / 1048576.0);
+  if (io) {
+    cz_tensor y = cz_exec_value(ex, g->outputs[0]);
+    char *pin = cz_asprintf("%s.in", io), *pout = cz_asprintf("%s.out", io);
+    write_raw(pin, x, n_in);
+    write_raw(pout, y.data, cz_shape_numel(&y.shape));
+    free(pin), free(pout);
+  }
+  if (prof) profile(g, ex, warmup + runs);
+  free(t);
+  free(x);
+  cz_exec_free(ex);
+  cz_graph_free(g);
+  return 0;
+}
