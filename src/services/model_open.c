@@ -6,6 +6,7 @@
 
 #include "graph/graph_dict.h"
 #include "graph/pass_fold_bn.h"
+#include "graph/pass_fuse_act.h"
 #include "io/weights_file.h"
 #include "onnx/onnx_import.h"
 #include "util/log.h"
@@ -103,6 +104,7 @@ cz_err *cz_model_open(const cz_config *cfg, const char *path, bool quantized, in
   if (err) return err;
   cz_graph_set_training(g, false);
   if (!err) err = cz_pass_fold_bn(g, NULL);
+  if (!err) err = cz_pass_fuse_act(g, NULL); /* Conv + ReLU6 in one kernel pass */
   if (!err && (g->n_inputs != 1 || g->n_outputs < 1))
     err = cz_err_new(CZ_EXIT_RUNTIME, "%s: expected one input and an output, found %d inputs "
                      "and %d outputs", path ? path : cfg->model.model_name.v, g->n_inputs,
