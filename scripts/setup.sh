@@ -27,11 +27,10 @@ debian_packages=(
   libjpeg62-turbo-dev libspng-dev   # JPEG and PNG decoding of dataset images
   libmatio-dev                      # MATLAB .mat reader for Flowers-102's labels and splits
   libcjson-dev                      # JSON header of safetensors weights files
-  libcairo2-dev                     # PNG plots (confusion matrix)
   libonnx-dev                       # onnx.proto, from which the ONNX bindings are generated
   protobuf-c-compiler libprotobuf-c-dev  # protoc-c and libprotobuf-c for those bindings
   python3-onnx                      # onnx.checker for the ONNX export tests
-  libcairo2-dev                     # PNG plots of the training curves (brings libfontconfig-dev)
+  libcairo2-dev                     # PNG plots: training curves, confusion matrix (brings libfontconfig-dev)
   python3-pil                       # reference decoder for the image tests and fuzz seeds
   python3 python3-venv python3-yaml # CLI tests and the config-load benchmark peer
   dataset-fashion-mnist             # the demo's real data, no download at run time
