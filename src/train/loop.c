@@ -34,7 +34,7 @@ static cz_err *end_of_epoch(cz_trainer *t, double train_loss) {
   if (!t->has_best || cz_loop_better(t, m, t->best_metric))
     t->has_best = true, t->best_metric = m, t->best_epoch = t->epoch;
   cz_info("*** Best metric: %.4f (epoch %lld)", t->best_metric, (long long)t->best_epoch);
-  /* HOOK POINT: per-epoch metrics (TensorBoard, summary.csv, plots) */
+  /* per-epoch metrics (summary.csv, TensorBoard, plots: loop_outputs.c) */
   cz_loop_epoch_metrics em = {t->epoch, train_loss, loss, top1, top5, cz_optim_lr(t->opt)};
   if (t->hook && t->hook->epoch_end && (e = t->hook->epoch_end(t->hook->user, t->ckpt_dir, &em)))
     return e;

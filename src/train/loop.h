@@ -18,9 +18,10 @@ typedef struct {
   double train_loss, eval_loss, eval_top1, eval_top5, lr;
 } cz_loop_epoch_metrics;
 
-/* HOOK POINT for the metrics writers (TensorBoard, summary.csv, plots:
- * branch h-tb): called once per finished epoch, after validation and
- * before the checkpoints, with the saved-models folder. NULL fn: nothing. */
+/* The per-epoch metrics hook (the training service plugs in
+ * train/loop_outputs.c: summary.csv, TensorBoard, plots): called once per
+ * finished epoch, after validation and before the checkpoints, with the
+ * saved-models folder. NULL fn: nothing. */
 typedef struct {
   void *user;
   cz_err *(*epoch_end)(void *user, const char *saved_models_dir,
