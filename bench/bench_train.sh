@@ -37,6 +37,7 @@ fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
+load0=$(cut -d' ' -f1 /proc/loadavg)
 "$py" "$here/bench_train_torch.py" fmnist-subset "$fmnist_src" "$work/fm" "$fm_n" 0
 "$py" "$here/bench_train_torch.py" fmnist-jpeg "$fmnist_src" "$work/jp" "$jp_train" "$jp_test" 128 0
 
@@ -96,17 +97,19 @@ get() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo "training: one epoch, timm mobilenetv2_050 (czoo mobilenetv2_a050_pt), AdamW lr $lr,"
 echo "  RandomResizedCrop [$scale_min,1] + hflip, smoothing $smooth, $threads threads, $workers loader workers"
-printf '  %-44s %10s %10s %8s\n' "" czoo PyTorch ratio
-row() { # label name
+printf '  %-34s %10s %10s %8s\n' "" czoo PyTorch ratio
+row() { # title name
   local a b
   a=$(czoo_rate "$work/czoo_$2.log") b=$(get "$work/torch_$2.txt" images_per_s)
-  printf '  %-44s %10s %10s %7sx\n' "$1 images/s" "$a" "$b" "$(ratio "$a" "$b")"
-  printf '  %-44s %10s %10s %8s\n' "$1 top-1 after the epoch (%)" \
-    "$(czoo_top1 "$work/run_$2")" "$(get "$work/torch_$2.txt" top1)" ""
+  echo "  $1"
+  printf '  %-34s %10s %10s %7sx\n' "  training images/s" "$a" "$b" "$(ratio "$a" "$b")"
+  printf '  %-34s %10s %10s\n' "  test top-1 after the epoch (%)" \
+    "$(czoo_top1 "$work/run_$2")" "$(get "$work/torch_$2.txt" top1)"
 }
-row "Fashion-MNIST ${fm_n} of 60000, 1x28, b128" fm
-row "JPEG folder ${jp_train} 128x128, b64" jp
+row "Fashion-MNIST, ${fm_n} of 60000 images, 1x28x28, batch 128" fm
+row "JPEG folder, ${jp_train} images, 3x128x128, batch 64" jp
 echo "  Fashion-MNIST: a random ${fm_n}-image subset of the training set (BENCH_FMNIST_N),"
 echo "  top-1 on the official t10k test set; JPEG: Fashion-MNIST items tinted on random"
 echo "  backgrounds, ${jp_train} train / ${jp_test} test images. Different random streams"
 echo "  on each side: one epoch's accuracies differ by chance too."
+echo "  host load average (1 min) at the start: $load0, at the end: $(cut -d' ' -f1 /proc/loadavg)"
