@@ -4,7 +4,11 @@
  * timm's train.py order (spec reference_behaviour 5.1-5.3). */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include <math.h>
+
+#include "train/layer_decay.h"
 #include "train/loop_priv.h"
 #include "train/optim_cfg.h"
 #include "train/sched_cfg.h"
@@ -76,6 +80,18 @@ static cz_err *attach_loss(cz_trainer *t) {
   return cz_graph_infer(g);
 }
 
+/* timm's plateau scheduler lowers each param group's lr on its own and
+ * clamps each at min_lr, so with layer decay the groups' ratios change
+ * once the lowest reaches min_lr; czoo keeps one lr times each scale. */
+static cz_err *layer_decay_check(const cz_trainer *t) {
+  const cz_cfg_scheduler *ls = &t->cfg->training.lr_scheduler;
+  if (ls->sched.set && strcasecmp(ls->sched.v, "plateau") == 0 && ls->min_lr.set && ls->min_lr.v > 0)
+    return cz_err_new(CZ_EXIT_NOTIMPL, "training.optimizer.layer_decay with sched plateau and "
+                      "min_lr %g is not supported (timm clamps each layer's lr at min_lr "
+                      "separately): expected min_lr 0 or another sched", ls->min_lr.v);
+  return NULL;
+}
+
 static cz_err *make_optimizer(cz_trainer *t) {
   const cz_cfg_training *tr = &t->cfg->training;
   double lr;
@@ -94,7 +110,27 @@ static cz_err *make_optimizer(cz_trainer *t) {
   }
   cz_optim_config oc;
   if ((e = cz_optim_config_from_cfg(&tr->optimizer, lr, &oc))) return e;
-  if ((e = cz_optim_new(&oc, t->params, t->n_params, &t->opt))) return e;
+  if (oc.has_layer_decay) {
+    if ((e = layer_decay_check(t))) return e;
+    double *scale = cz_xcalloc((size_t)t->n_params + 1, sizeof *scale);
+    int *layer = cz_xcalloc((size_t)t->n_params + 1, sizeof *layer), n_layers = 0;
+    e = cz_layer_decay_map(t->entry->groups, t->params, t->n_params, oc.layer_decay, layer, scale,
+                           &n_layers);
+    oc.lr_scale = scale, oc.lr_layer = layer;
+    if (!e) e = cz_optim_new(&oc, t->params, t->n_params, &t->opt);
+    if (!e && n_layers == 1)
+      cz_warn("training.optimizer.layer_decay: no effect on %s: like timm for a model without "
+              "a group_matcher, every parameter is in one layer", t->entry->name);
+    else if (!e)
+      cz_info("layer_decay %g: %d layers (timm's group_matcher of %s), lr scales %.4g to 1, "
+              "%d param groups", oc.layer_decay, n_layers, t->entry->reference,
+              scale[0] < 1 ? pow(oc.layer_decay, n_layers - 1) : 1.0, cz_optim_group_count(t->opt));
+    free(scale);
+    free(layer);
+    if (e) return e;
+  } else if ((e = cz_optim_new(&oc, t->params, t->n_params, &t->opt))) {
+    return e;
+  }
   t->clip_grad = tr->optimizer.clip_grad.set ? tr->optimizer.clip_grad.v : 0.0;
   t->clip_mode = tr->optimizer.clip_mode.set ? tr->optimizer.clip_mode.v : "norm";
   t->updates_per_epoch = cz_pipe_num_batches(t->ptrain);
