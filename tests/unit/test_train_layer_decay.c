@@ -7,6 +7,7 @@
  * adamw, sgd and lamb with layer decay on timm's mobilenetv2_050 match
  * timm's parameters within test_train_optim's bound. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +30,19 @@
 /* test_train_optim's bound for float32 updates against torch's */
 #define REL 2e-5
 #define ABS 1e-6
+
+/* $CZOO_LAYER_DECAY_QUICK (valgrind): only these models (each build
+ * initializes millions of weights, which valgrind makes minutes). */
+static bool selected(const char *zoo) {
+  static const char *const quick[] = {"mobilenetv2_a050_pt", "mobilenetv4small_pt",
+                                      "mnasnet_d050_pt", "fdmobilenet_a025_pt",
+                                      "st_resnetpico_actrelu_pt", "mobilenet_v1_0.25_pt", NULL};
+  const char *q = getenv("CZOO_LAYER_DECAY_QUICK");
+  if (!q || !*q) return true;
+  for (int i = 0; quick[i]; i++)
+    if (strcmp(quick[i], zoo) == 0) return true;
+  return false;
+}
 
 static const char *dir(void) {
   const char *d = getenv("CZOO_LAYER_DECAY_DIR");
@@ -85,6 +99,7 @@ static void test_groups_match_timm(void **state) {
   int failures = 0;
   for (int m = 0; m < b->n; m++) {
     const char *zoo = b->t[m].name;
+    if (!selected(zoo)) continue;
     cz_train_param *p;
     int n, n_layers, checked = 0, bad = 0;
     cz_graph *g = model_params(zoo, &p, &n);
@@ -135,7 +150,7 @@ static void test_st_models_one_layer(void **state) {
   (void)state;
   for (int k = 0; k < cz_zoo_count(); k++) {
     const cz_zoo_entry *e = cz_zoo_at(k);
-    if (e->groups) continue;
+    if (e->groups || !selected(e->name)) continue;
     cz_train_param *p;
     int n, n_layers;
     cz_graph *g = model_params(e->name, &p, &n);
