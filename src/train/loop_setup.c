@@ -122,9 +122,9 @@ static cz_err *make_optimizer(cz_trainer *t) {
       cz_warn("training.optimizer.layer_decay: no effect on %s: like timm for a model without "
               "a group_matcher, every parameter is in one layer", t->entry->name);
     else if (!e)
-      cz_info("layer_decay %g: %d layers (timm's group_matcher of %s), lr scales %.4g to 1, "
-              "%d param groups", oc.layer_decay, n_layers, t->entry->reference,
-              scale[0] < 1 ? pow(oc.layer_decay, n_layers - 1) : 1.0, cz_optim_group_count(t->opt));
+      cz_info("layer_decay %g: %d layers (timm's group_matcher of %s), lr scale %.4g for the "
+              "first, 1 for the last; %d param groups", oc.layer_decay, n_layers,
+              t->entry->reference, pow(oc.layer_decay, n_layers - 1), cz_optim_group_count(t->opt));
     free(scale);
     free(layer);
     if (e) return e;
