@@ -68,6 +68,10 @@ class TrainExtras(unittest.TestCase):
         self.assertIn("data_augmentation.jsd_loss: True with mixup/cutmix needs "
                       "data_augmentation.smoothing 0 (it is 0.1)", out.splitlines()[-1])
 
+    def test_layer_decay_without_group_matcher_warns(self):
+        out, _ = self.trains("ld_st", "training.epochs=1", "training.optimizer.layer_decay=0.8")
+        self.assertIn("layer_decay: no effect on st_resnetpico_actrelu_pt", out)
+
     def test_layer_decay_resumes_exactly(self):
         ld = ["model.model_name=mobilenetv2_a050_pt", "training.optimizer.layer_decay=0.8",
               "model.input_shape=[1,32,32]"]
