@@ -339,6 +339,14 @@ bool cz_graph_has_qdq(const cz_graph *g) {
   return false;
 }
 
+bool cz_graph_is_quantized(const cz_graph *g) {
+  for (int i = 0; i < g->n_values; i++) {
+    const cz_value *v = &g->values[i];
+    if (v->data && (v->dtype == CZ_I8 || v->dtype == CZ_U8)) return true;
+  }
+  return false;
+}
+
 cz_layout cz_graph_layout_of(const cz_graph *g, int v) {
   const cz_value *x = &g->values[v];
   if (x->shape.rank != 4 || (x->dtype != CZ_F32 && x->dtype != CZ_I8 && x->dtype != CZ_U8))

@@ -117,6 +117,9 @@ cz_layout cz_graph_layout_of(const cz_graph *g, int v);
 /* True when a node is QuantizeLinear or DequantizeLinear: a quantized (QDQ)
  * graph, the test onnxruntime's quantizer makes (has_QDQ_nodes). */
 bool cz_graph_has_qdq(const cz_graph *g);
+/* True when a stored tensor (initializer) is int8 or uint8: the test the
+ * tool we replace uses (model_is_quantized) to call a model quantized. */
+bool cz_graph_is_quantized(const cz_graph *g);
 
 /* Runs every op's shape rule in topological order (nodes must already be
  * in topological order: cz_graph_toposort makes them so). Errors name the

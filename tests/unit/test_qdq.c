@@ -190,6 +190,7 @@ static void test_dq_initializers(void **state) {
   assert_int_equal(g->values[wv].q->axis, 0);
   assert_int_equal(g->values[bv].q->qtype, CZ_I32);
   assert_true(cz_graph_has_qdq(g));
+  assert_true(cz_graph_is_quantized(g));
   cz_exec_free(ex);
   cz_graph_free(g);
 }
@@ -290,7 +291,7 @@ static void check_case(const char *dir, const char *stem) {
   cz_graph *g = NULL;
   cz_err *e = cz_onnx_import(onnx, &g);
   if (e) fail_msg("%s", cz_err_msg(e));
-  assert_true(cz_graph_has_qdq(g));
+  assert_true(cz_graph_has_qdq(g) && cz_graph_is_quantized(g));
   if ((e = cz_graph_set_batch(g, x->shape.d[0]))) fail_msg("%s", cz_err_msg(e));
   cz_exec *ex = NULL;
   cz_exec_opts eo = {0};
