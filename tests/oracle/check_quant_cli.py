@@ -9,6 +9,7 @@ generated PNG images in 6 classes, 64x64):
 - the quantization split of the training data (seeded): the same file
   twice; no calibration data at all: the seeded "fake dataset";
 - an already quantized model is said so and no file is written;
+- `czoo info` on the QDQ file counts its int8 weights and int32 biases;
 - SmoothQuant and operating_mode full_auto: exit 2 with one line, before
   the run directory exists;
 - chain_eqe: evaluation of the float model, quantization, evaluation of
@@ -60,6 +61,19 @@ def check_qdq(test, path):
     ops = {n.op_type for n in m.graph.node}
     test.assertIn("QuantizeLinear", ops)
     test.assertIn("DequantizeLinear", ops)
+    inits = {t.name: t for t in m.graph.initializer}
+    w8 = b32 = 0
+    for n in m.graph.node:
+        if n.op_type == "DequantizeLinear" and n.input[0] in inits:
+            t = inits[n.input[0]]
+            k = int(np.prod(t.dims)) if len(t.dims) else 1
+            if t.data_type == onnx.TensorProto.INT32:
+                b32 += k
+            else:
+                w8 += k
+    info = subprocess.run(WRAP + [CZOO, "info", path], capture_output=True, text=True, timeout=300)
+    test.assertEqual(info.returncode, 0, info.stderr)
+    test.assertIn(f"quantized (QDQ): {w8} int8/uint8 weights, {b32} int32 biases", info.stdout)
     s = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     y = s.run(None, {"input": np.zeros((3, 3, 64, 64), np.float32)})[0]
     test.assertEqual(y.shape, (3, len(NAMES)))
