@@ -6,8 +6,11 @@ loss falls, the checkpoint and ONNX file names, that torch.load (torch 1.13,
 weights_only=True) reads the checkpoints, and that resuming from the
 checkpoint of epoch 0 (what a run killed after epoch 0 leaves), from a
 recovery checkpoint in the middle of an epoch, and after Ctrl-C, ends with
-the same final state_dict, bit for bit, and the same validation metrics as
-the uninterrupted run (same threads). Usage: test_train.py PATH_TO_CZOO
+the same final state_dict and EMA state_dict (model_ema is on, decay 0.9;
+general.tta 2 flips at validation), bit for bit, the same validation
+metrics, the same summary.csv (byte for byte: the earlier epochs' rows come
+from the checkpoint) and the same training-loss averages in the log lines
+as the uninterrupted run (same threads). Usage: test_train.py PATH_TO_CZOO
 (CZOO_WRAPPER="valgrind ..." wraps czoo and selects the reduced variant:
 one short run, no resume comparisons)."""
 import gzip
@@ -39,6 +42,7 @@ general:
   checkpoint_hist: 2
   workers: 1
   log_tb: true
+  tta: 2
 model:
   model_name: st_resnetpico_actrelu_pt
   input_shape: [1, 28, 28]
@@ -58,6 +62,8 @@ data_augmentation:
 training:
   epochs: %d
   batch_size: 16
+  model_ema: true
+  model_ema_decay: 0.9
   optimizer:
     opt: adamw
     weight_decay: 0.0005
@@ -161,6 +167,16 @@ class TrainCase(unittest.TestCase):
                       next(iter(ck["state_dict"])), ck["state_dict"])
         self.assertGreater(len(ck["optimizer"]), 0)
         self.assertEqual(ck["metric"].dim(), 0)
+        # model_ema: timm's state_dict_ema beside the model's, another point
+        # of the trajectory; the EMA's validation is logged and stands for
+        # the epoch in summary.csv, as timm's train.py
+        self.assertEqual(list(ck["state_dict_ema"]), list(ck["state_dict"]))
+        self.assertTrue(any(not ck["state_dict_ema"][k].equal(ck["state_dict"][k])
+                            for k in ck["state_dict"] if ck["state_dict"][k].is_floating_point()))
+        ema_tests = re.findall(r"Test \(EMA\): .*Acc@1:\s+(\S+)", out)
+        self.assertEqual(len(ema_tests), self.epochs, out)
+        self.assertAlmostEqual(float(rows[-2].split(",")[3]), float(ema_tests[-1]), delta=6e-4)
+        self.assertIn("exporting the ", out)
         # loss falls: the first logged training loss against the last epoch's average
         losses = [(float(a), float(b)) for a, b in
                   re.findall(r"Train: \d+ \[.*?Loss: (\S+) \((\S+)\)", out)]
@@ -175,12 +191,30 @@ class TrainCase(unittest.TestCase):
     def final(self, run):
         return load(self.sm(run, "last.pth.tar"))
 
+    @staticmethod
+    def train_losses(out):
+        """(epoch, update) -> the logged loss and its running average."""
+        return {(int(e), int(i)): (a, b) for e, i, a, b in
+                re.findall(r"Train: (\d+) \[\s*(\d+)/.*?Loss: (\S+) \((\S+)\)", out)}
+
     def assert_same_end(self, run_a, out_a, run_b, out_b):
         a, b = self.final(run_a), self.final(run_b)
-        self.assertEqual(list(a["state_dict"]), list(b["state_dict"]))
-        for k in a["state_dict"]:
-            ta, tb = a["state_dict"][k], b["state_dict"][k]
-            self.assertTrue(ta.numpy().tobytes() == tb.numpy().tobytes(), k)  # tolerance: 0 (bits)
+        for key in ("state_dict", "state_dict_ema"):
+            self.assertEqual(list(a[key]), list(b[key]))
+            for k in a[key]:
+                ta, tb = a[key][k], b[key][k]
+                self.assertTrue(ta.numpy().tobytes() == tb.numpy().tobytes(), key + ": " + k)  # bits
+        with open(self.sm(run_a, "summary.csv"), "rb") as f:
+            sa = f.read()
+        with open(self.sm(run_b, "summary.csv"), "rb") as f:
+            sb = f.read()
+        self.assertEqual(sa, sb)  # byte for byte, the earlier epochs' rows included
+        la, lb = self.train_losses(out_a), self.train_losses(out_b)
+        self.assertTrue(lb)
+        for k in lb:  # the resumed run's lines, running averages included
+            self.assertEqual(la[k], lb[k], k)
+        self.assertEqual(re.findall(r"Test \(EMA\): .*", out_a)[-1],
+                         re.findall(r"Test \(EMA\): .*", out_b)[-1])
         for k in a["optimizer"]:
             self.assertTrue(a["optimizer"][k].numpy().tobytes() ==
                             b["optimizer"][k].numpy().tobytes(), k)
@@ -239,9 +273,9 @@ class TrainCase(unittest.TestCase):
         rc, line = self.czoo_fails("+training.resume=" + src, "model.model_name=st_resnetnano_actrelu_pt")
         self.assertEqual(rc, 2, line)
         self.assertIn("arch 'st_resnetpico_actrelu_pt': expected 'st_resnetnano_actrelu_pt'", line)
-        rc, line = self.czoo_fails("training.model_ema=true")
-        self.assertEqual(rc, 3, line)
-        self.assertIn("training.model_ema: true is not supported yet", line)
+        rc, line = self.czoo_fails("training.model_ema_decay=1.5")
+        self.assertEqual(rc, 2, line)
+        self.assertIn("training.model_ema_decay", line)
 
 
 if __name__ == "__main__":
