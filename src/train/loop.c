@@ -27,15 +27,19 @@ static cz_err *make_dir(const char *path) {
   return NULL;
 }
 
-/* With model_ema, timm's train.py validates the model, then the EMA, and
- * the EMA's numbers stand for the epoch (summary, schedule, best,
- * checkpoints); the export keeps whichever of the two validated better. */
+/* With model_ema the model is validated, then the EMA (timm's order and
+ * log lines); the better of the two by eval_metric (the model on a tie) is
+ * the epoch's result everywhere after (summary, schedule, best, checkpoint
+ * metric), as the tool we replace does for its summary and schedule, and
+ * the export at the end takes the weights that won the last epoch. */
 static cz_err *validate_epoch(cz_trainer *t, double *loss, double *top1, double *top5) {
   cz_err *e = cz_loop_validate(t, false, loss, top1, top5);
   if (e || !t->ema) return e;
-  double m = cz_loop_pick_metric(t, *loss, *top1, *top5);
-  if ((e = cz_loop_validate(t, true, loss, top1, top5))) return e;
-  t->export_ema = !cz_loop_better(t, m, cz_loop_pick_metric(t, *loss, *top1, *top5));
+  double el, e1, e5;
+  if ((e = cz_loop_validate(t, true, &el, &e1, &e5))) return e;
+  t->export_ema = cz_loop_better(t, cz_loop_pick_metric(t, el, e1, e5),
+                                 cz_loop_pick_metric(t, *loss, *top1, *top5));
+  if (t->export_ema) *loss = el, *top1 = e1, *top5 = e5;
   return NULL;
 }
 

@@ -118,7 +118,8 @@ static cz_pyval *state_dict(cz_trainer *t) {
   cz_py_set_str(d, "hist_epoch", cz_py_tensor_owned(CZ_I64, cz_shape1(t->n_hist), he));
   cz_py_set_str(d, "hist_metric", cz_loop_bits(hv, t->n_hist));
   /* the epoch's running loss meter, the finished epochs' metrics (6 per
-   * epoch, summary.csv's columns in order) and the EMA's export choice */
+   * epoch, summary.csv's columns in order) and whether the last epoch's
+   * result (`metric`) is the EMA's */
   cz_py_set_str(d, "loss_sum", cz_loop_bits(&t->ep_loss_sum, 1));
   cz_py_set_str(d, "loss_n", cz_py_int(t->ep_loss_n));
   double *rv = cz_xmalloc((size_t)(t->n_rows > 0 ? t->n_rows : 1) * 6 * sizeof *rv);
@@ -129,7 +130,7 @@ static cz_pyval *state_dict(cz_trainer *t) {
   }
   cz_py_set_str(d, "epochs", cz_loop_bits(rv, (int)(6 * t->n_rows)));
   free(rv);
-  cz_py_set_str(d, "export_ema", cz_py_bool(t->export_ema));
+  cz_py_set_str(d, "ema_better", cz_py_bool(t->export_ema));
   return d;
 }
 

@@ -68,7 +68,7 @@ typedef struct {
    * indexed by value id (NULL for other values); NULL when off */
   float **ema;
   double ema_decay;
-  bool export_ema; /* the last validation ranked the EMA weights better */
+  bool export_ema; /* the EMA validated better than the model at the last epoch end */
 } cz_trainer;
 
 /* Set by SIGINT: the loop stops after the current step. */

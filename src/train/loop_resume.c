@@ -53,7 +53,8 @@ static cz_err *restore_optim(cz_trainer *t, const cz_pyval *od, const char *path
   return NULL;
 }
 
-/* The epoch's loss meter, the earlier epochs' rows and the export choice
+/* The epoch's loss meter, the earlier epochs' rows and which of model and
+ * EMA validated better last
  * (absent from checkpoints of czoo before they were carried: then the
  * resumed run's summary starts at its first epoch). */
 static cz_err *restore_meters(cz_trainer *t, const cz_pyval *s, const char *path) {
@@ -66,7 +67,7 @@ static cz_err *restore_meters(cz_trainer *t, const cz_pyval *s, const char *path
   int64_t n_loss = 0, ema = 0;
   cz_err *e = get_bits(s, "loss_sum", path, &t->ep_loss_sum, 1);
   if (!e) e = get_int(s, "loss_n", path, &n_loss);
-  if (!e) e = get_int(s, "export_ema", path, &ema);
+  if (!e) e = get_int(s, "ema_better", path, &ema);
   if (e) return e;
   if (rows->kind != CZ_PY_TENSOR || rows->tensor.dtype != CZ_I64 ||
       cz_shape_numel(&rows->tensor.shape) % 6 != 0 ||
