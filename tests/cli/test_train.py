@@ -10,7 +10,9 @@ the same final state_dict and EMA state_dict (model_ema is on, decay 0.9;
 general.tta 2 flips at validation), bit for bit, the same validation
 metrics, the same summary.csv (byte for byte: the earlier epochs' rows come
 from the checkpoint) and the same training-loss averages in the log lines
-as the uninterrupted run (same threads). Usage: test_train.py PATH_TO_CZOO
+as the uninterrupted run (same threads); and that the loop's EMA update
+between the last two recovery files (consecutive updates) is timm's
+ModelEmaV3 update (tests/oracle/check_ema_ckpt.py, the .venv's timm). Usage: test_train.py PATH_TO_CZOO
 (CZOO_WRAPPER="valgrind ..." wraps czoo and selects the reduced variant:
 one short run, no resume comparisons)."""
 import gzip
@@ -38,7 +40,7 @@ operation_mode: training
 general:
   seed: 7
   log_interval: 2
-  recovery_interval: 2
+  recovery_interval: 1
   checkpoint_hist: 2
   workers: 1
   log_tb: true
@@ -182,6 +184,23 @@ class TrainCase(unittest.TestCase):
         self.assertEqual(len(tests), self.epochs, out)
         use_ema = ema_tests[-1][1] > tests[-1][1]
         self.assertIn("exporting the %s weights" % ("EMA" if use_ema else "model's"), out)
+        # the loop's EMA step against timm's ModelEmaV3 (tests/oracle/
+        # check_ema_ckpt.py): the last two recovery files are consecutive
+        # updates (recovery_interval 1)
+        venv_py = os.path.join(os.environ.get("CZOO_REPO", "."), ".venv", "bin", "python3")
+        rec = sorted((n for n in names if n.startswith("recovery-")),
+                     key=lambda n: tuple(int(x) for x in n[9:-8].split("-")))
+        self.assertEqual(len(rec), 2, names)
+        if not REDUCED:  # (under valgrind CZOO_REPO is not set: no .venv there)
+            self.assertTrue(os.path.exists(venv_py), venv_py + ": the PyPI oracles' venv "
+                            "(scripts/setup.sh), with timm")
+            per_epoch = int(re.search(r"Train: 0 \[\s*\d+/(\d+)", out).group(1))
+            r = subprocess.run([venv_py, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                      "..", "oracle", "check_ema_ckpt.py"),
+                                self.sm(run, rec[0]), self.sm(run, rec[1]), str(per_epoch)],
+                               capture_output=True, text=True, timeout=300)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            print(r.stdout.strip())
         self.assertEqual(bool(ck["czoo_state"]["ema_better"]), use_ema)
         last = ema_tests[-1] if use_ema else tests[-1]
         for row, t, te in zip(rows[1:], tests, ema_tests):
