@@ -72,9 +72,10 @@ static cz_err *export_onnx(cz_trainer *t, char **onnx_path) {
    * better at the last epoch end) */
   bool ema = t->ema && t->export_ema;
   cz_loop_weights_to_eval(t, ema);
-  if (t->ema) cz_info("exporting the %s weights (the better at the last validation by %s)",
-                      ema ? "EMA" : "model's",
-                      t->metric == CZ_METRIC_LOSS ? "loss" : t->metric == CZ_METRIC_TOP5 ? "top5" : "top1");
+  static const char *const metric_names[] = {"top1", "top5", "loss"}; /* cz_metric order */
+  if (t->ema)
+    cz_info("exporting the %s weights (the better at the last validation by %s)",
+            ema ? "EMA" : "model's", metric_names[t->metric]);
   char *dir = cz_asprintf("%s/%s", t->ckpt_dir, t->entry->name);
   cz_err *e = make_dir(dir);
   char *path = cz_asprintf("%s/%s.onnx", dir, t->entry->name);

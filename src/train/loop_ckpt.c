@@ -125,7 +125,8 @@ static cz_pyval *state_dict(cz_trainer *t) {
   double *rv = cz_xmalloc((size_t)(t->n_rows > 0 ? t->n_rows : 1) * 6 * sizeof *rv);
   for (int64_t i = 0; i < t->n_rows; i++) {
     const cz_loop_epoch_metrics *r = &t->rows[i];
-    double row[6] = {(double)r->epoch, r->train_loss, r->eval_loss, r->eval_top1, r->eval_top5, r->lr};
+    double row[6] = {(double)r->epoch, r->train_loss, r->eval_loss,
+                     r->eval_top1, r->eval_top5, r->lr};
     memcpy(rv + 6 * i, row, sizeof row);
   }
   cz_py_set_str(d, "epochs", cz_loop_bits(rv, (int)(6 * t->n_rows)));

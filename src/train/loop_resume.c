@@ -2,10 +2,10 @@
  * or recovery): weights and BatchNorm statistics, optimizer state, schedule
  * state, the resume position, global step (which keys the per-step
  * randomness), the best-metric history, the EMA weights (model_ema), the
- * epoch's running loss meter and the finished epochs' metrics. With the loader's and the
- * executor's random streams keyed by (seed, epoch, sample) and the global
- * step, that is all the state there is, so a run resumed at an epoch
- * boundary ends bit for bit where an uninterrupted one does (same threads). */
+ * epoch's running loss meter and the finished epochs' metrics. With the
+ * loader's and the executor's random streams keyed by (seed, epoch, sample)
+ * and the global step, that is all the state there is, so a resumed run
+ * ends bit for bit where an uninterrupted one does (same threads). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,9 +54,8 @@ static cz_err *restore_optim(cz_trainer *t, const cz_pyval *od, const char *path
 }
 
 /* The epoch's loss meter, the earlier epochs' rows and which of model and
- * EMA validated better last
- * (absent from checkpoints of czoo before they were carried: then the
- * resumed run's summary starts at its first epoch). */
+ * EMA validated better last (absent from checkpoints of czoo before they
+ * were carried: then the resumed run's summary starts at its first epoch). */
 static cz_err *restore_meters(cz_trainer *t, const cz_pyval *s, const char *path) {
   const cz_pyval *rows = cz_py_get(s, "epochs");
   if (!rows) {

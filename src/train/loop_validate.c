@@ -79,7 +79,8 @@ cz_err *cz_loop_validate(cz_trainer *t, bool ema, double *loss, double *top1, do
   *top1 = n ? 100.0 * (double)c1 / (double)n : 0;
   *top5 = n ? 100.0 * (double)c5 / (double)n : 0;
   cz_info("Test%s: [%4lld/%lld]  Loss: %7.3f  Acc@1: %7.3f  Acc@5: %7.3f  (%lld images)",
-          ema ? " (EMA)" : "", (long long)cz_pipe_num_batches(t->pval) - 1, (long long)cz_pipe_num_batches(t->pval) - 1,
+          ema ? " (EMA)" : "", (long long)cz_pipe_num_batches(t->pval) - 1,
+          (long long)cz_pipe_num_batches(t->pval) - 1,
           *loss, *top1, *top5, (long long)n);
   return NULL;
 }
