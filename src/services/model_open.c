@@ -84,8 +84,8 @@ static cz_err *open_zoo(const cz_config *cfg, const char *path, int num_classes,
   return err;
 }
 
-cz_err *cz_model_open(const cz_config *cfg, const char *path, bool quantized, int num_classes,
-                      cz_model *out) {
+static cz_err *model_open(const cz_config *cfg, const char *path, bool quantized,
+                          int num_classes, bool fuse, cz_model *out) {
   memset(out, 0, sizeof *out);
   cz_graph *g = NULL;
   cz_err *err;
@@ -104,7 +104,7 @@ cz_err *cz_model_open(const cz_config *cfg, const char *path, bool quantized, in
   if (err) return err;
   cz_graph_set_training(g, false);
   if (!err) err = cz_pass_fold_bn(g, NULL);
-  if (!err) err = cz_pass_fuse_act(g, NULL); /* Conv + ReLU6 in one kernel pass */
+  if (!err && fuse) err = cz_pass_fuse_act(g, NULL); /* Conv + ReLU6 in one kernel pass */
   if (!err && (g->n_inputs != 1 || g->n_outputs < 1))
     err = cz_err_new(CZ_EXIT_RUNTIME, "%s: expected one input and an output, found %d inputs "
                      "and %d outputs", path ? path : cfg->model.model_name.v, g->n_inputs,
@@ -138,6 +138,16 @@ cz_err *cz_model_open(const cz_config *cfg, const char *path, bool quantized, in
   out->w = (int)in->shape.d[3];
   out->num_classes = (int)lo->shape.d[1];
   return NULL;
+}
+
+cz_err *cz_model_open(const cz_config *cfg, const char *path, bool quantized, int num_classes,
+                      cz_model *out) {
+  return model_open(cfg, path, quantized, num_classes, true, out);
+}
+
+cz_err *cz_model_open_plain(const cz_config *cfg, const char *path, int num_classes,
+                            cz_model *out) {
+  return model_open(cfg, path, false, num_classes, false, out);
 }
 
 void cz_model_close(cz_model *m) {
