@@ -153,6 +153,10 @@ static cz_err *make_optimizer(cz_trainer *t) {
     else cz_sched_step(&t->sched, start, NULL);
   }
   t->epoch = start;
+  /* timm counts updates from the start epoch (num_updates = epoch x
+   * updates per epoch), so the per-update schedule, the EMA's step and the
+   * dropout streams continue from there rather than from update 0 */
+  t->global_step = start * t->updates_per_epoch;
   cz_optim_set_lr(t->opt, cz_sched_lr(&t->sched));
   cz_info("optimizer %s, lr %.6g, %lld updates per epoch; scheduled epochs: %lld", oc.opt, lr,
           (long long)t->updates_per_epoch, (long long)t->num_epochs);
