@@ -18,6 +18,11 @@ typedef struct {
   bool reference; /* plain reference kernels instead of the fast ones */
   bool profile;   /* time every node (cz_exec_profile) */
   uint64_t seed;  /* dropout / drop-path randomness */
+  /* Inference: pack constant weights once for the fast kernels when the
+   * executor is planned (ignored with training, backward or reference).
+   * The weights must then stay as they are, or cz_exec_repack follows
+   * every change. */
+  bool pack_weights;
 } cz_exec_opts;
 
 typedef struct cz_exec cz_exec;
@@ -28,6 +33,8 @@ typedef struct cz_exec cz_exec;
  * differentiated. */
 cz_err *cz_exec_new(cz_graph *g, const cz_exec_opts *o, cz_exec **out);
 void cz_exec_free(cz_exec *ex);
+/* With pack_weights: packs the weights again after they changed. */
+void cz_exec_repack(cz_exec *ex);
 
 /* Graph input i's buffer (NHWC for rank-4 float inputs): write it before
  * cz_exec_forward. */

@@ -266,8 +266,9 @@ static void pack_dw(const cz_k_conv *p, const float *w, float *wr, bool flip) {
 }
 
 static void forward_dw(const cz_k_conv *p, const float *x, const float *w, const float *b,
-                       float *y, const ws_t *ws) {
-  pack_dw(p, w, ws->wr, false);
+                       float *y, const ws_t *ws, const float *packed) {
+  const float *wr = packed;
+  if (!wr) pack_dw(p, w, ws->wr, false), wr = ws->wr;
   int64_t rows = p->N * p->Ho, chunks = cdiv(rows, DW_ROWS);
   /* Contiguous runs of chunks of a few rows per thread (each row's result
    * is the same whichever chunk computes it); a fused activation clamps
@@ -275,13 +276,15 @@ static void forward_dw(const cz_k_conv *p, const float *x, const float *w, const
 #pragma omp parallel for schedule(static) num_threads(cz_k_threads(chunks))
   for (int64_t q = 0; q < chunks; q++) {
     int64_t r = q * DW_ROWS, re = min64(rows, r + DW_ROWS);
-    cz_k_dw_fwd_rows(p, x, ws->wr, b, y, false, r, re);
+    cz_k_dw_fwd_rows(p, x, wr, b, y, false, r, re);
     if (p->clamp) cz_k_clamp(y + r * p->Wo * p->C, (re - r) * p->Wo * p->C, 1, p->lo, p->hi);
   }
 }
 
+static size_t pw_group_bytes(const dims_t *d);
+
 static void forward_pw(const cz_k_conv *p, const dims_t *d, const float *x, const float *w,
-                       const float *b, float *y, const ws_t *ws) {
+                       const float *b, float *y, const ws_t *ws, const char *packed) {
   for (int64_t g = 0; g < p->group; g++) {
     cz_k_gemm_args a = {.M = d->P, .N = d->Mg, .K = d->Cg,
                         .a = x + g * d->Cg, .a_rs = p->C, .a_cs = 1,
@@ -289,19 +292,24 @@ static void forward_pw(const cz_k_conv *p, const dims_t *d, const float *x, cons
                         .alpha = 1.0f, .c = y + g * d->Mg, .c_rs = p->M, .c_cs = 1,
                         .bias = b ? b + g * d->Mg : NULL, .acc = false,
                         .clamp = p->clamp, .lo = p->lo, .hi = p->hi};
+    if (packed) a.b_packed = packed + (size_t)g * pw_group_bytes(d);
     cz_k_gemm(&a, ws->gw, true);
   }
 }
 
-static void forward_im2col(const cz_k_conv *p, const dims_t *d, const float *x, const float *w,
-                           const float *b, float *y, const ws_t *ws) {
-  /* wr[g][(kh*KW + kw)*Cg + c][m]: B of the GEMM, row-major. */
+/* wr[g][(kh*KW + kw)*Cg + c][m]: B of the im2col GEMM, row-major. */
+static void pack_im2col(const cz_k_conv *p, const dims_t *d, const float *w, float *wr) {
   for (int64_t g = 0; g < p->group; g++)
     for (int64_t m = 0; m < d->Mg; m++)
       for (int64_t c = 0; c < d->Cg; c++)
         for (int64_t t = 0; t < d->KK; t++)
-          ws->wr[(g * d->KCg + t * d->Cg + c) * d->Mg + m] =
-              w[((g * d->Mg + m) * d->Cg + c) * d->KK + t];
+          wr[(g * d->KCg + t * d->Cg + c) * d->Mg + m] = w[((g * d->Mg + m) * d->Cg + c) * d->KK + t];
+}
+
+static void forward_im2col(const cz_k_conv *p, const dims_t *d, const float *x, const float *w,
+                           const float *b, float *y, const ws_t *ws, const float *packed) {
+  const float *wr = packed;
+  if (!wr) pack_im2col(p, d, w, ws->wr), wr = ws->wr;
 #pragma omp parallel num_threads(cz_k_threads(d->ntiles))
   {
     float *col = ws->slots + (size_t)omp_get_thread_num() * ws->slot_floats;
@@ -313,7 +321,7 @@ static void forward_im2col(const cz_k_conv *p, const dims_t *d, const float *x, 
         im2col(p, d, x, g, p0, tp, col);
         cz_k_gemm_args a = {.M = tp, .N = d->Mg, .K = d->KCg,
                             .a = col, .a_rs = d->KCg, .a_cs = 1,
-                            .b = ws->wr + g * d->KCg * d->Mg, .b_rs = d->Mg, .b_cs = 1,
+                            .b = wr + g * d->KCg * d->Mg, .b_rs = d->Mg, .b_cs = 1,
                             .alpha = 1.0f, .c = y + p0 * p->M + g * d->Mg, .c_rs = p->M,
                             .c_cs = 1, .bias = b ? b + g * d->Mg : NULL, .acc = false,
                             .clamp = p->clamp, .lo = p->lo, .hi = p->hi};
@@ -323,21 +331,82 @@ static void forward_im2col(const cz_k_conv *p, const dims_t *d, const float *x, 
   }
 }
 
-void cz_k_conv_forward(const cz_k_conv *p, const float *x, const float *w, const float *b,
-                       float *y, void *work) {
+/* ---- weights packed once (inference) ----
+ * A header naming the instruction set and path the packing was made for,
+ * then at PK_HDR bytes: depthwise wr (pack_dw), pointwise one packed GEMM
+ * B per group, direct the direct kernel's panels, im2col wr
+ * (pack_im2col). A packing made for another instruction set is ignored. */
+#define PK_HDR 64
+typedef struct {
+  int32_t isa, path;
+} pk_hdr;
+
+static size_t pw_group_bytes(const dims_t *d) {
+  return (cz_k_gemm_packed_bytes(d->Cg, d->Mg) + 63) & ~(size_t)63;
+}
+
+size_t cz_k_conv_packed_bytes(const cz_k_conv *p) {
+  dims_t d = dims_of(p);
+  size_t body = 0;
+  switch (cz_k_conv_path_of(p)) {
+    case CZ_K_CONV_DEPTHWISE: body = (size_t)(d.KK * p->C) * sizeof(float); break;
+    case CZ_K_CONV_POINTWISE: body = (size_t)p->group * pw_group_bytes(&d); break;
+    case CZ_K_CONV_IM2COL:
+      body = (cz_k_direct_ok(p) ? cz_k_direct_packed_floats(p) : (size_t)(p->M * d.KCg)) *
+             sizeof(float);
+      break;
+  }
+  return PK_HDR + body;
+}
+
+void cz_k_conv_pack(const cz_k_conv *p, const float *w, void *packed) {
+  dims_t d = dims_of(p);
+  cz_k_conv_path path = cz_k_conv_path_of(p);
+  *(pk_hdr *)packed = (pk_hdr){.isa = (int32_t)cz_k_isa(), .path = (int32_t)path};
+  char *body = (char *)packed + PK_HDR;
+  switch (path) {
+    case CZ_K_CONV_DEPTHWISE: pack_dw(p, w, (float *)body, false); break;
+    case CZ_K_CONV_POINTWISE:
+      for (int64_t g = 0; g < p->group; g++) {
+        cz_k_gemm_args a = {.M = d.P, .N = d.Mg, .K = d.Cg, .b = w + g * d.Mg * d.Cg,
+                            .b_rs = 1, .b_cs = d.Cg, .alpha = 1.0f};
+        cz_k_gemm_pack_b(&a, body + (size_t)g * pw_group_bytes(&d));
+      }
+      break;
+    case CZ_K_CONV_IM2COL:
+      if (cz_k_direct_ok(p))
+        cz_k_direct_pack(p, w, (float *)body);
+      else
+        pack_im2col(p, &d, w, (float *)body);
+      break;
+  }
+}
+
+void cz_k_conv_forward_packed(const cz_k_conv *p, const float *x, const float *w, const float *b,
+                              float *y, void *work, const void *packed) {
   ws_t ws;
   layout(p, false, work, &ws);
   dims_t d = dims_of(p);
-  switch (cz_k_conv_path_of(p)) {
-    case CZ_K_CONV_DEPTHWISE: forward_dw(p, x, w, b, y, &ws); break;
-    case CZ_K_CONV_POINTWISE: forward_pw(p, &d, x, w, b, y, &ws); break;
+  cz_k_conv_path path = cz_k_conv_path_of(p);
+  const pk_hdr *h = packed;
+  const char *body = NULL;
+  if (h && h->isa == (int32_t)cz_k_isa() && h->path == (int32_t)path)
+    body = (const char *)packed + PK_HDR;
+  switch (path) {
+    case CZ_K_CONV_DEPTHWISE: forward_dw(p, x, w, b, y, &ws, (const float *)body); break;
+    case CZ_K_CONV_POINTWISE: forward_pw(p, &d, x, w, b, y, &ws, body); break;
     case CZ_K_CONV_IM2COL:
       if (cz_k_direct_ok(p))
-        cz_k_direct_forward(p, x, w, b, y, ws.slots);
+        cz_k_direct_forward(p, x, w, b, y, ws.slots, (const float *)body);
       else
-        forward_im2col(p, &d, x, w, b, y, &ws);
+        forward_im2col(p, &d, x, w, b, y, &ws, (const float *)body);
       break;
   }
+}
+
+void cz_k_conv_forward(const cz_k_conv *p, const float *x, const float *w, const float *b,
+                       float *y, void *work) {
+  cz_k_conv_forward_packed(p, x, w, b, y, work, NULL);
 }
 
 /* ---- backward ---- */

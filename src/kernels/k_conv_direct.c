@@ -115,20 +115,45 @@ size_t cz_k_direct_fwd_floats(const cz_k_conv *p) {
   return fwd_layout(p, NULL, &w);
 }
 
+/* The weights as [g][k][m] (wr), then packed into panels per group. */
+static void pack_weights(const cz_k_conv *p, const dd_t *d, const cz_k_tile *t, const float *w,
+                         float *wr, float *panels, size_t group_panels) {
+  for (int64_t g = 0; g < p->group; g++) {
+    for (int64_t m = 0; m < d->Mg; m++)
+      for (int64_t c = 0; c < d->Cg; c++)
+        for (int64_t k = 0; k < d->KK; k++)
+          wr[(g * d->KCg + k * d->Cg + c) * d->Mg + m] = w[((g * d->Mg + m) * d->Cg + c) * d->KK + k];
+    cz_k_pack_panels(t->nr, d->KCg, d->Mg, wr + g * d->KCg * d->Mg, d->Mg, 1,
+                     panels + g * group_panels);
+  }
+}
+
+size_t cz_k_direct_packed_floats(const cz_k_conv *p) {
+  fwd_ws w;
+  fwd_layout(p, NULL, &w);
+  dd_t d = dd_of(p);
+  return r16((size_t)(p->M * d.KCg)) + (size_t)p->group * w.group_panels;
+}
+
+void cz_k_direct_pack(const cz_k_conv *p, const float *w, float *packed) {
+  dd_t d = dd_of(p);
+  fwd_ws ws;
+  fwd_layout(p, NULL, &ws);
+  cz_k_tile t = cz_k_tile_for(d.Mg);
+  pack_weights(p, &d, &t, w, packed, packed + r16((size_t)(p->M * d.KCg)), ws.group_panels);
+}
+
 void cz_k_direct_forward(const cz_k_conv *p, const float *x, const float *w, const float *b,
-                         float *y, float *work) {
+                         float *y, float *work, const float *packed) {
   dd_t d = dd_of(p);
   fwd_ws ws;
   fwd_layout(p, work, &ws);
   cz_k_tile t = cz_k_tile_for(d.Mg);
-  for (int64_t g = 0; g < p->group; g++) {
-    for (int64_t m = 0; m < d.Mg; m++)
-      for (int64_t c = 0; c < d.Cg; c++)
-        for (int64_t k = 0; k < d.KK; k++)
-          ws.wr[(g * d.KCg + k * d.Cg + c) * d.Mg + m] = w[((g * d.Mg + m) * d.Cg + c) * d.KK + k];
-    cz_k_pack_panels(t.nr, d.KCg, d.Mg, ws.wr + g * d.KCg * d.Mg, d.Mg, 1,
-                     ws.panels + g * ws.group_panels);
-  }
+  const float *panels = ws.panels;
+  if (packed)
+    panels = packed + r16((size_t)(p->M * d.KCg));
+  else
+    pack_weights(p, &d, &t, w, ws.wr, ws.panels, ws.group_panels);
   int64_t lo, hi, rows = p->N * p->Ho, np = cdiv(d.Mg, t.nr);
   inner_cols(p, &lo, &hi);
 #pragma omp parallel num_threads(cz_k_threads(rows))
@@ -144,7 +169,7 @@ void cz_k_direct_forward(const cz_k_conv *p, const float *x, const float *w, con
       int64_t k0 = kh0 * p->kw * d.Cg, kc = (kh1 - kh0) * p->kw * d.Cg;
       int64_t ih = oh * p->sh - p->pt + kh0 * p->dh;
       for (int64_t g = 0; g < p->group; g++) {
-        const float *bp = ws.panels + g * ws.group_panels;
+        const float *bp = panels + g * ws.group_panels;
         float *yr = y + r * p->Wo * p->M + g * d.Mg;
         const float *bias = b ? b + g * d.Mg : NULL;
         int64_t ow = lo, full = (hi - lo) / t.mr_r * t.mr_r;

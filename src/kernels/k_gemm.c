@@ -273,10 +273,50 @@ void cz_k_pack_panels(int nr, int64_t K, int64_t N, const float *b, int64_t rs, 
   }
 }
 
+/* ---- B packed once (cz_k_gemm_pack_b): a header, then at PK_HDR bytes
+ * the panels pack_b would write, for all of K and N: chunk ch of KC rows
+ * (k0 = ch*KC, kc rows) holds panel p at k0*Npad + p*kc*NR floats, so a
+ * job's block of panels is contiguous exactly as in its scratch slot. ---- */
+#define PK_HDR 64
+typedef struct {
+  int32_t isa, nr;
+  int64_t K, N;
+  float alpha;
+} pk_hdr;
+
+size_t cz_k_gemm_packed_bytes(int64_t K, int64_t N) {
+  if (K <= 0 || N <= 0) return 0;
+  return PK_HDR + (size_t)K * (size_t)(N + CZ_K_NR_MAX) * sizeof(float);
+}
+
+void cz_k_gemm_pack_b(const cz_k_gemm_args *g, void *packed) {
+  cz_k_tile u = cz_k_tile_for(g->N);
+  pk_hdr *h = packed;
+  *h = (pk_hdr){.isa = (int32_t)cz_k_isa(), .nr = u.nr, .K = g->K, .N = g->N, .alpha = g->alpha};
+  float *out = (float *)((char *)packed + PK_HDR);
+  int64_t npad = (g->N + u.nr - 1) / u.nr * u.nr;
+  for (int64_t k0 = 0; k0 < g->K; k0 += KC) {
+    int64_t kc = g->K - k0 < KC ? g->K - k0 : KC;
+    pack_b(g, k0, kc, 0, g->N, u.nr, out + k0 * npad);
+  }
+}
+
+/* The packed panels of g's B when they fit this call (same shape, alpha,
+ * tile and instruction set), else NULL. */
+static const float *packed_b(const cz_k_gemm_args *g, int nr) {
+  const pk_hdr *h = g->b_packed;
+  if (!h || h->isa != (int32_t)cz_k_isa() || h->nr != nr || h->K != g->K || h->N != g->N ||
+      h->alpha != g->alpha)
+    return NULL;
+  return (const float *)((const char *)h + PK_HDR);
+}
+
 typedef struct {
   ukr_t u;
   int64_t S, RB, CB, NB, nchunks;
-  float *part; /* S > 1: S row-major M x N partial sums */
+  float *part;      /* S > 1: S row-major M x N partial sums */
+  const float *bpk; /* B packed once, or NULL: packed per job */
+  int64_t npad;     /* N rounded up to the tile width */
 } plan_t;
 
 static void run_job(const cz_k_gemm_args *g, const plan_t *pl, int64_t job, float *slot) {
@@ -287,7 +327,8 @@ static void run_job(const cz_k_gemm_args *g, const plan_t *pl, int64_t job, floa
   int64_t ch0 = s * pl->nchunks / pl->S, ch1 = (s + 1) * pl->nchunks / pl->S;
   const ukr_t *u = &pl->u;
   const int NR = u->nr;
-  float *ap = slot, *bp = slot + (size_t)MR_MAX * min64(g->K, KC);
+  float *ap = slot, *bslot = slot + (size_t)MR_MAX * min64(g->K, KC);
+  const float *bp = bslot;
   float *dst = g->c;
   int64_t d_rs = g->c_rs, d_cs = g->c_cs;
   bool sliced = pl->S > 1;
@@ -300,7 +341,10 @@ static void run_job(const cz_k_gemm_args *g, const plan_t *pl, int64_t job, floa
     int64_t k0 = ch * KC, kc = min64(KC, g->K - k0);
     bool first = ch == ch0;
     bool acc = first ? (!sliced && g->acc) : true;
-    pack_b(g, k0, kc, j0, j1, NR, bp);
+    if (pl->bpk)
+      bp = pl->bpk + k0 * pl->npad + (j0 / NR) * kc * NR;
+    else
+      pack_b(g, k0, kc, j0, j1, NR, bslot);
     int64_t i = i0;
     if (rows && d_cs == 1) {
       /* Whole strips straight from A's rows, all in one call per panel. */
@@ -448,12 +492,16 @@ void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
   /* C^T = B^T A^T: the same sums, element for element, sometimes with much
    * better tiles (a weight gradient [48 x 8] is 8 x 48 transposed). Only
    * for long K, where the transposed (strided) C costs little. */
-  if (!g->bias && g->K >= KC && tile_cycles(g->N, g->M) < 0.7 * tile_cycles(g->M, g->N)) {
+  cz_k_tile u = cz_k_tile_for(g->N);
+  const float *bpk = packed_b(g, u.nr);
+  if (!bpk && !g->bias && g->K >= KC &&
+      tile_cycles(g->N, g->M) < 0.7 * tile_cycles(g->M, g->N)) {
     cz_k_gemm_args t = *g;
     t.M = g->N, t.N = g->M;
     t.a = g->b, t.a_rs = g->b_cs, t.a_cs = g->b_rs;
     t.b = g->a, t.b_rs = g->a_cs, t.b_cs = g->a_rs;
     t.c_rs = g->c_cs, t.c_cs = g->c_rs;
+    t.b_packed = NULL;
     cz_k_gemm(&t, work, parallel);
     return;
   }
@@ -467,7 +515,7 @@ void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
       }
     return;
   }
-  plan_t pl = {.u = cz_k_tile_for(g->N)};
+  plan_t pl = {.u = u, .bpk = bpk, .npad = (g->N + u.nr - 1) / u.nr * u.nr};
   pl.S = slices_for(g->M, g->N, g->K);
   pl.RB = cdiv(g->M, MC);
   pl.NB = pl.u.nr * (NB_TARGET / pl.u.nr > 0 ? NB_TARGET / pl.u.nr : 1);

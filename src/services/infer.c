@@ -19,7 +19,8 @@ cz_err *cz_infer_new(cz_graph *g, int64_t batch, cz_infer **out) {
   cz_err *err = cz_graph_set_batch(g, batch);
   if (err) return err;
   cz_exec *ex = NULL;
-  cz_exec_opts o = {0};
+  /* The services run a model whose weights stay as loaded. */
+  cz_exec_opts o = {.pack_weights = true};
   if ((err = cz_exec_new(g, &o, &ex))) return err;
   cz_infer *r = cz_xcalloc(1, sizeof *r);
   r->g = g;
