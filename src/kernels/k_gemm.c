@@ -1,11 +1,11 @@
 /* Blocked, packed SGEMM driver and its micro-kernels (k_gemm.h). */
 #include "kernels/k_gemm.h"
 
-#include <omp.h>
 #include <string.h>
 
 #include "kernels/k_simd.h"
 #include "kernels/k_tile.h"
+#include "util/pool.h"
 
 #if CZ_K_X86
 #include <immintrin.h>
@@ -467,6 +467,17 @@ static bool gemv_ok(const cz_k_gemm_args *g) {
   return g->M <= GEMV_M_MAX && g->a_cs == 1 && g->b_rs == 1 && g->K >= 64;
 }
 
+typedef struct {
+  const cz_k_gemm_args *g;
+  void (*f)(const cz_k_gemm_args *, int64_t, int64_t);
+} gemv_ctx;
+
+static void gemv_job(void *c, int64_t q, int slot) {
+  (void)slot;
+  const gemv_ctx *x = c;
+  x->f(x->g, q * 64, min64(x->g->N, (q + 1) * 64));
+}
+
 static void gemv(const cz_k_gemm_args *g, bool parallel) {
   void (*f)(const cz_k_gemm_args *, int64_t, int64_t) = gemv_cols_generic;
 #if CZ_K_X86
@@ -479,8 +490,30 @@ static void gemv(const cz_k_gemm_args *g, bool parallel) {
   /* Blocks of 64 columns (a column's result never depends on its block). */
   int64_t nb = cdiv(g->N, 64);
   int nt = parallel && g->N * g->K >= 65536 ? cz_k_threads(nb) : 1;
-#pragma omp parallel for schedule(static) num_threads(nt)
-  for (int64_t q = 0; q < nb; q++) f(g, q * 64, min64(g->N, (q + 1) * 64));
+  gemv_ctx c = {g, f};
+  cz_pool_run(nb, nt, gemv_job, &c);
+}
+
+/* Rows of C per job of the sliced-sum reduction. */
+#define REDUCE_ROWS 16
+
+typedef struct {
+  const cz_k_gemm_args *g;
+  const plan_t *pl;
+  float *w;
+  size_t slot;
+} gemm_ctx;
+
+static void gemm_job(void *c, int64_t j, int slot) {
+  const gemm_ctx *x = c;
+  run_job(x->g, x->pl, j, x->w + (size_t)slot * x->slot);
+}
+
+static void reduce_job(void *c, int64_t q, int slot) {
+  (void)slot;
+  const gemm_ctx *x = c;
+  for (int64_t i = q * REDUCE_ROWS; i < min64(x->g->M, (q + 1) * REDUCE_ROWS); i++)
+    reduce_slices(x->g, x->pl, i);
 }
 
 void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
@@ -535,20 +568,10 @@ void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
   int64_t jobs = pl.S * pl.RB * pl.CB;
   int nt = parallel ? cz_k_threads(jobs) : 1;
   pl.part = w + (size_t)(parallel ? min64(CZ_K_SLOTS, max_jobs(pl.S, g->M, g->N)) : 1) * slot;
-  if (nt == 1) {
-    for (int64_t j = 0; j < jobs; j++) run_job(g, &pl, j, w);
-    if (pl.S > 1)
-      for (int64_t i = 0; i < g->M; i++) reduce_slices(g, &pl, i);
-    return;
-  }
-#pragma omp parallel num_threads(nt)
-  {
-    float *mine = w + (size_t)omp_get_thread_num() * slot;
-#pragma omp for schedule(static)
-    for (int64_t j = 0; j < jobs; j++) run_job(g, &pl, j, mine);
-    if (pl.S > 1) {
-#pragma omp for schedule(static)
-      for (int64_t i = 0; i < g->M; i++) reduce_slices(g, &pl, i);
-    }
+  gemm_ctx c = {g, &pl, w, slot};
+  cz_pool_run(jobs, nt, gemm_job, &c);
+  if (pl.S > 1) {
+    int64_t rj = cdiv(g->M, REDUCE_ROWS);
+    cz_pool_run(rj, parallel ? cz_k_threads(rj) : 1, reduce_job, &c);
   }
 }

@@ -1,0 +1,25 @@
+/* The kernels' thread pool: a parallel loop over independent jobs in which
+ * the calling thread takes part. Jobs are claimed one at a time from a
+ * shared counter, so a worker the OS has not scheduled yet simply gets
+ * none: the caller and the running workers do its share, and the call
+ * waits only for jobs already started (where a fork-join barrier waits
+ * for every thread). Which participant runs a job must never change its
+ * result: callers reduce partial results in a fixed order afterwards. */
+#ifndef CZ_UTIL_POOL_H
+#define CZ_UTIL_POOL_H
+#include <stdint.h>
+
+/* One job: `slot` (0 for the caller, 1 .. threads-1 for workers) names
+ * the participant, for per-participant scratch; no two participants of a
+ * call share a slot. */
+typedef void (*cz_pool_fn)(void *ctx, int64_t job, int slot);
+
+/* Runs fn(ctx, j, slot) for every j in [0, njobs) on at most `threads`
+ * participants, and returns when all have finished. Serial on the
+ * caller, slot 0, when threads or njobs is 1, and when the pool is
+ * already running a call (a nested call, or one from another thread). */
+void cz_pool_run(int64_t njobs, int threads, cz_pool_fn fn, void *ctx);
+
+/* Most participants of one call. */
+#define CZ_POOL_MAX 16
+#endif
