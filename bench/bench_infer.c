@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "graph/exec.h"
+#include "services/infer.h"
 #include "graph/pass_fold_bn.h"
 #include "graph/pass_fuse_act.h"
 #include "onnx/onnx_export.h"
@@ -83,13 +84,16 @@ typedef struct {
   double s;
 } op_time;
 
-static void profile(const cz_graph *g, const cz_exec *ex, int runs) {
+static void profile(const cz_graph *g, const cz_infer *inf, int runs) {
   op_time t[64];
   int nt = 0;
   double total = 0;
   for (int i = 0; i < g->n_nodes; i++) {
-    double f, b;
-    cz_exec_profile(ex, i, &f, &b);
+    double f = 0, fe, b;
+    for (int e = 0; e < cz_infer_executors(inf); e++) {
+      cz_exec_profile(cz_infer_exec(inf, e), i, &fe, &b);
+      f += fe;
+    }
     const char *name = g->nodes[i].op->name;
     const cz_attr *grp = cz_node_attr(&g->nodes[i], "group");
     if (strcmp(name, "FusedConv") == 0) name = "Conv";
@@ -104,7 +108,8 @@ static void profile(const cz_graph *g, const cz_exec *ex, int runs) {
     t[k].s += f;
     total += f;
   }
-  printf("per-op time per batch (ms, mean over all runs, disturbed ones too), share\n");
+  printf("per-op time per batch (ms of all threads, mean over all runs, disturbed ones too), "
+         "share\n");
   for (int k = 0; k < nt; k++)
     printf("  %-20s %8.3f  %5.1f%%\n", t[k].op, 1e3 * t[k].s / runs, 100 * t[k].s / total);
 }
@@ -128,6 +133,7 @@ static void export_model(const char *path) {
 
 int main(int argc, char **argv) {
   int batch = 1, threads = 2, runs = 20, warmup = 3, prof = 0, fold = 1, fuse = 1, pack = 1;
+  int micro = 0;
   const char *onnx = NULL, *model = NULL, *io = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
@@ -141,11 +147,12 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--no-fold")) fold = 0;
     else if (!strcmp(argv[i], "--no-fuse")) fuse = 0;
     else if (!strcmp(argv[i], "--no-pack")) pack = 0;
+    else if (!strcmp(argv[i], "--micro") && i + 1 < argc) micro = atoi(argv[++i]);
     else {
       fprintf(stderr,
               "usage: %s --batch N (--onnx OUT.onnx | --model IN.onnx) [--io PREFIX] "
               "[--threads T] [--runs R] [--warmup W] [--profile] [--no-fold] [--no-fuse] "
-              "[--no-pack]\n",
+              "[--no-pack] [--micro M]\n",
               argv[0]);
       return 2;
     }
@@ -173,34 +180,38 @@ int main(int argc, char **argv) {
   cz_rng r = cz_rng_make(3, 0);
   for (int64_t i = 0; i < n_in; i++) x[i] = (float)(2 * cz_rng_uniform(&r) - 1);
 
-  cz_exec_opts eo = {.profile = prof != 0, .pack_weights = pack != 0};
-  cz_exec *ex = NULL;
-  die(cz_exec_new(g, &eo, &ex));
+  /* The evaluation service's runner: micro-batches over the thread pool. */
+  cz_infer_opts io_opts = {.micro = micro, .pack = pack != 0, .profile = prof != 0};
+  cz_infer *inf = NULL;
+  die(cz_infer_new_opts(g, batch, &io_opts, &inf));
+  int64_t n_out = batch * cz_infer_classes(inf);
+  float *y = cz_xmalloc((size_t)n_out * sizeof *y);
   double *t = cz_xmalloc((size_t)runs * sizeof *t);
   for (int s = 0; s < warmup + runs; s++) {
     double t0 = omp_get_wtime();
-    cz_exec_set_input(ex, 0, x, CZ_ROWMAJOR); /* NCHW -> NHWC, part of the work */
-    cz_exec_forward(ex);
+    cz_infer_run_layout(inf, x, CZ_ROWMAJOR, batch, y); /* NCHW -> NHWC is part of the work */
     if (s >= warmup) t[s - warmup] = omp_get_wtime() - t0;
   }
   qsort(t, (size_t)runs, sizeof *t, cmp_double);
   double med = runs % 2 ? t[runs / 2] : 0.5 * (t[runs / 2 - 1] + t[runs / 2]);
-  printf("model %s (imported from the file) classes %d size %d batch %d threads %d folded_bn %d fused_clip %d packed %d\n", MODEL,
-         CLASSES, SIZE, batch, threads, folded, fused, pack);
+  printf("model %s (imported from the file) classes %d size %d batch %d threads %d folded_bn %d "
+         "fused_clip %d packed %d micro_batch %lld executors %d\n",
+         MODEL, CLASSES, SIZE, batch, threads, folded, fused, pack,
+         (long long)cz_infer_micro(inf), cz_infer_executors(inf));
   printf("images_per_s %.1f\n", batch / med);
   printf("median_ms %.3f\n", 1e3 * med);
-  printf("arena_mib %.1f\n", cz_exec_arena_bytes(ex) / 1048576.0);
+  printf("arena_mib %.1f\n", cz_exec_arena_bytes(cz_infer_exec(inf, 0)) / 1048576.0);
   if (io) {
-    cz_tensor y = cz_exec_value(ex, g->outputs[0]);
     char *pin = cz_asprintf("%s.in", io), *pout = cz_asprintf("%s.out", io);
     write_raw(pin, x, n_in);
-    write_raw(pout, y.data, cz_shape_numel(&y.shape));
+    write_raw(pout, y, n_out);
     free(pin), free(pout);
   }
-  if (prof) profile(g, ex, warmup + runs);
+  if (prof) profile(g, inf, warmup + runs);
   free(t);
   free(x);
-  cz_exec_free(ex);
+  free(y);
+  cz_infer_free(inf);
   cz_graph_free(g);
   return 0;
 }
