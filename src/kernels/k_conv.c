@@ -278,14 +278,13 @@ static void pack_dw(const cz_k_conv *p, const float *w, float *wr, bool flip) {
 }
 
 /* Chunks of a few rows (each row's result is the same whichever chunk
- * computes it); a fused activation clamps each chunk while it is in cache. */
+ * computes it); the row kernels apply a fused activation as they store. */
 static void dw_fwd_job(void *cv, int64_t q, int slot) {
   (void)slot;
   const kjob *c = cv;
   const cz_k_conv *p = c->p;
   int64_t r = q * DW_ROWS, re = min64(c->rows, r + DW_ROWS);
-  cz_k_dw_fwd_rows(p, c->x, c->wr, c->b, c->y, false, r, re);
-  if (p->clamp) cz_k_clamp(c->y + r * p->Wo * p->C, (re - r) * p->Wo * p->C, 1, p->lo, p->hi);
+  cz_k_dw_fwd_rows(p, c->x, c->wr, c->b, c->y, false, r, re); /* clamps when p->clamp */
 }
 
 static void forward_dw(const cz_k_conv *p, const float *x, const float *w, const float *b,

@@ -516,6 +516,8 @@ static void reduce_job(void *c, int64_t q, int slot) {
     reduce_slices(x->g, x->pl, i);
 }
 
+bool cz_k_gemm_reads_packed_b(const cz_k_gemm_args *g) { return !gemv_ok(g); }
+
 void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
   if (g->M <= 0 || g->N <= 0) return;
   if (gemv_ok(g)) {

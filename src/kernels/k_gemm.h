@@ -48,5 +48,8 @@ void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel);
  * the packing of alpha * B (g's b, b_rs, b_cs, alpha) at the current
  * instruction set into `packed` (64-byte aligned). */
 size_t cz_k_gemm_packed_bytes(int64_t K, int64_t N);
+/* Whether a call with g's shape and strides would read a packed B (a few
+ * rows against a transposed B run as dot products instead). */
+bool cz_k_gemm_reads_packed_b(const cz_k_gemm_args *g);
 void cz_k_gemm_pack_b(const cz_k_gemm_args *g, void *packed);
 #endif

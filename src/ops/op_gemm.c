@@ -99,7 +99,11 @@ static size_t gemm_work_bytes(const cz_graph *g, const cz_node *n, bool backward
 static size_t gemm_packed_bytes(const cz_graph *g, const cz_node *n) {
   const gemm_priv *p = n->priv;
   if (!p || !cz_in_value(g, n, 1)->data) return 0;
-  return cz_k_gemm_packed_bytes(p->K, p->N);
+  int64_t a_rs, a_cs, b_rs, b_cs;
+  op_strides(p, &a_rs, &a_cs, &b_rs, &b_cs);
+  cz_k_gemm_args a = {.M = p->M, .N = p->N, .K = p->K, .a_rs = a_rs, .a_cs = a_cs,
+                      .b_rs = b_rs, .b_cs = b_cs};
+  return cz_k_gemm_reads_packed_b(&a) ? cz_k_gemm_packed_bytes(p->K, p->N) : 0;
 }
 
 static void gemm_pack(const cz_graph *g, const cz_node *n, void *packed) {
