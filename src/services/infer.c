@@ -123,7 +123,9 @@ void cz_infer_run_layout(cz_infer *r, const float *x, cz_layout layout, int64_t 
                          float *logits) {
   run_ctx c = {r, x, layout, n, logits};
   int64_t jobs = (n + r->micro - 1) / r->micro;
+  bool was = cz_pool_enable(true);
   cz_pool_run(jobs, r->nex, micro_job, &c);
+  cz_pool_enable(was);
 }
 
 void cz_infer_run(cz_infer *r, const float *x, int64_t n, float *logits) {

@@ -9,9 +9,11 @@
  * the job count: a claimed job pins the call (its fields stay valid) until
  * it is done, and nothing else needs waiting for. Workers spin a short
  * while between calls (an inference runs one call per layer, tens of
- * microseconds apart), then sleep on a condition variable. */
+ * microseconds apart), then sleep on a condition variable. Threads where
+ * the pool is not enabled run the loops on OpenMP instead. */
 #include "util/pool.h"
 
+#include <omp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -22,7 +24,7 @@
 #include "util/log.h"
 
 /* Spinning before sleeping (worker) or yielding (caller), nanoseconds. */
-#define WORKER_SPIN_NS 200000
+#define WORKER_SPIN_NS 100000
 #define CALLER_SPIN_NS 50000
 
 typedef struct {
@@ -81,8 +83,11 @@ static void work(pool_t *p, uint32_t id, int slot) {
   }
 }
 
+static _Thread_local bool t_enabled;
+
 static void *worker_main(void *arg) {
   pool_t *p = arg;
+  t_enabled = true; /* calls from inside a job find the pool busy: serial */
   uint32_t seen = tag_of(atomic_load(&p->ticket));
   for (;;) {
     /* Wait for a new call: spin, then sleep. */
@@ -131,10 +136,21 @@ static int ensure_workers(pool_t *p, int want) {
   return n;
 }
 
+bool cz_pool_enable(bool on) {
+  bool was = t_enabled;
+  t_enabled = on;
+  return was;
+}
+
 void cz_pool_run(int64_t njobs, int threads, cz_pool_fn fn, void *ctx) {
   pool_t *p = &g_pool;
   if (threads > CZ_POOL_MAX) threads = CZ_POOL_MAX;
   if (threads > njobs) threads = (int)njobs;
+  if (threads > 1 && !t_enabled) {
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int64_t j = 0; j < njobs; j++) fn(ctx, j, omp_get_thread_num());
+    return;
+  }
   if (threads <= 1 || njobs > UINT32_MAX || atomic_flag_test_and_set(&p->busy)) {
     for (int64_t j = 0; j < njobs; j++) fn(ctx, j, 0);
     return;

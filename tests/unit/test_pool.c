@@ -3,7 +3,7 @@
  * one, across call sizes and thread counts; a nested call, and a call made
  * while another thread's is running, run serially on slot 0; a job that
  * stalls does not stop the other jobs from finishing (the caller takes
- * them). */
+ * them); where the pool is not enabled, OpenMP runs the same contract. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -64,6 +64,7 @@ static void run_and_check(int64_t njobs, int threads) {
 
 static void test_every_job_once(void **state) {
   (void)state;
+  cz_pool_enable(true);
   const int64_t sizes[] = {0, 1, 2, 3, 7, 64, 1000, MAX_JOBS};
   const int threads[] = {1, 2, 3, 4, CZ_POOL_MAX};
   for (int rep = 0; rep < 5; rep++)
@@ -91,6 +92,7 @@ static void outer_job(void *cv, int64_t j, int slot) {
 
 static void test_nested_call_is_serial(void **state) {
   (void)state;
+  cz_pool_enable(true);
   nest_t n = {0};
   cz_pool_run(8, 2, outer_job, &n);
   assert_int_equal(atomic_load(&n.inner_runs), 40);
@@ -101,12 +103,14 @@ static void test_nested_call_is_serial(void **state) {
 static void *caller_main(void *arg) {
   static check_t c;
   int *bad = arg;
+  cz_pool_enable(true);
   for (int i = 0; i < 200; i++) *bad += check_call(&c, 64, 2);
   return NULL;
 }
 
 static void test_concurrent_callers(void **state) {
   (void)state;
+  cz_pool_enable(true);
   static check_t c;
   int bad_other = 0, bad = 0;
   pthread_t th;
@@ -141,10 +145,21 @@ static void stall_job(void *cv, int64_t j, int slot) {
 
 static void test_stalled_job_does_not_block_others(void **state) {
   (void)state;
+  cz_pool_enable(true);
   stall_t s = {.njobs = 50};
   cz_pool_run(s.njobs, 2, stall_job, &s);
   assert_int_equal(atomic_load(&s.done), 50);
   assert_false(s.timed_out);
+}
+
+/* Where the pool is not enabled, the same contract on OpenMP. */
+static void test_openmp_fallback(void **state) {
+  (void)state;
+  assert_true(cz_pool_enable(false));
+  static check_t c;
+  const int64_t sizes[] = {0, 1, 5, 300};
+  for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++)
+    for (int t = 1; t <= 3; t++) assert_int_equal(check_call(&c, sizes[s], t), 0);
 }
 
 int main(void) {
@@ -153,6 +168,7 @@ int main(void) {
       cmocka_unit_test(test_nested_call_is_serial),
       cmocka_unit_test(test_concurrent_callers),
       cmocka_unit_test(test_stalled_job_does_not_block_others),
+      cmocka_unit_test(test_openmp_fallback),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
