@@ -293,7 +293,8 @@ static void forward_dw(const cz_k_conv *p, const float *x, const float *w, const
   if (!wr) pack_dw(p, w, ws->wr, false), wr = ws->wr;
   int64_t rows = p->N * p->Ho, chunks = cdiv(rows, DW_ROWS);
   kjob kj = {.p = p, .x = x, .wr = wr, .b = b, .y = y, .rows = rows};
-  cz_pool_run(chunks, cz_k_threads(chunks), dw_fwd_job, &kj);
+  double macs = (double)(rows * p->Wo * p->C * p->kh * p->kw);
+  cz_pool_run(chunks, cz_k_threads_for(chunks, macs), dw_fwd_job, &kj);
 }
 
 static size_t pw_group_bytes(const dims_t *d);

@@ -221,7 +221,8 @@ void cz_k_direct_forward(const cz_k_conv *p, const float *x, const float *w, con
                .np = cdiv(d.Mg, t.nr)};
   inner_cols(p, &c.lo, &c.hi);
   int64_t jobs = cdiv(c.rows, FWD_ROWS);
-  cz_pool_run(jobs, cz_k_threads(jobs), fwd_job, &c);
+  double macs = (double)c.rows * (double)(p->Wo * p->M * d.KCg);
+  cz_pool_run(jobs, cz_k_threads_for(jobs, macs), fwd_job, &c);
 }
 
 /* ---- weight gradient ---- */

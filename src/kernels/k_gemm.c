@@ -568,7 +568,7 @@ void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
   size_t slot = slot_floats(g->K);
   float *w = work;
   int64_t jobs = pl.S * pl.RB * pl.CB;
-  int nt = parallel ? cz_k_threads(jobs) : 1;
+  int nt = parallel ? cz_k_threads_for(jobs, (double)g->M * (double)g->N * (double)g->K) : 1;
   pl.part = w + (size_t)(parallel ? min64(CZ_K_SLOTS, max_jobs(pl.S, g->M, g->N)) : 1) * slot;
   gemm_ctx c = {g, &pl, w, slot};
   cz_pool_run(jobs, nt, gemm_job, &c);

@@ -61,6 +61,10 @@ CZ_K_TARGET_AVX2 static long long clamp_avx2(float *x, long long n, float lo, fl
 }
 #endif
 
+int cz_k_threads_for(long long jobs, double macs) {
+  return macs < CZ_K_PAR_MIN_MACS ? 1 : cz_k_threads(jobs);
+}
+
 void cz_k_clamp(float *x, long long n, long long stride, float lo, float hi) {
   if (stride == 1) {
     long long i = 0;

@@ -7,7 +7,8 @@
  *   after a weight change cz_exec_repack gives the new weights' outputs,
  *   and a training executor (which never packs) sees changes directly;
  * - micro-batches over the pool (services/infer.h): bit-identical across
- *   thread counts and between NCHW and NHWC input, and equal to one whole
+ *   thread counts (one executor whose kernels share jobs over the pool,
+ *   or several running micro-batches) and between NCHW and NHWC input, and equal to one whole
  *   batch within 1e-5 relative (the classifier's sums run in another order
  *   as a GEMV at 4 rows than as a GEMM at 10); a short last batch returns
  *   its rows only. */
@@ -215,6 +216,8 @@ static void test_micro_batches(void **state) {
   cz_shape s = cz_shape4(B, 3, SIZE, SIZE);
   cz_relayout(x, CZ_ROWMAJOR, xh, CZ_NHWC, &s, sizeof(float));
   float *whole = infer(g, B, B, 1, x, CZ_ROWMAJOR, B);
+  /* One executor, 2 threads: the kernels' jobs on the pool. */
+  float *whole2 = infer(g, B, B, 2, x, CZ_ROWMAJOR, B);
   float *m1 = infer(g, B, 4, 1, x, CZ_ROWMAJOR, B);
   float *m2 = infer(g, B, 4, 2, x, CZ_ROWMAJOR, B);
   float *m3 = infer(g, B, 4, 3, x, CZ_ROWMAJOR, B);
@@ -222,6 +225,7 @@ static void test_micro_batches(void **state) {
   /* A short batch: 7 images, the last micro-batch padded. */
   float *part = infer(g, B, 4, 2, x, CZ_ROWMAJOR, 7);
   int64_t n = B * CLASSES;
+  assert_int_equal(differ(whole, whole2, n), 0);
   assert_int_equal(differ(m1, m2, n), 0);
   assert_int_equal(differ(m1, m3, n), 0);
   assert_int_equal(differ(m1, mh, n), 0);
@@ -236,7 +240,7 @@ static void test_micro_batches(void **state) {
   assert_true(scale > 0);
   assert_true(worst / scale <= 1e-5);
   cz_threads_set(0);
-  free(whole), free(m1), free(m2), free(m3), free(mh), free(part), free(x), free(xh);
+  free(whole), free(whole2), free(m1), free(m2), free(m3), free(mh), free(part), free(x), free(xh);
   cz_graph_free(g);
 }
 
