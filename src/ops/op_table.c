@@ -13,7 +13,8 @@
   X(Concat) X(Split) X(Slice) X(Reshape) X(Flatten) X(Transpose) X(Pad) X(Identity)        \
   X(Dropout) X(DropPath)                                                                   \
   X(Softmax) X(LayerNormalization)                                                         \
-  X(SoftmaxCrossEntropyLoss) X(SoftTargetCrossEntropy) X(BCEWithLogits)
+  X(SoftmaxCrossEntropyLoss) X(SoftTargetCrossEntropy) X(BCEWithLogits)            \
+  X(JsdCrossEntropy)
 
 #define CZ_DECLARE(name) extern const cz_op cz_op_##name;
 CZ_OPS(CZ_DECLARE)
