@@ -84,6 +84,13 @@ static cz_err *open_zoo(const cz_config *cfg, const char *path, int num_classes,
   return err;
 }
 
+bool cz_model_is_qdq(const cz_graph *g) {
+  for (int v = 0; v < g->n_values; v++)
+    if (g->values[v].data && (g->values[v].dtype == CZ_I8 || g->values[v].dtype == CZ_U8))
+      return true;
+  return false;
+}
+
 cz_err *cz_model_open(const cz_config *cfg, const char *path, bool quantized, int num_classes,
                       cz_model *out) {
   memset(out, 0, sizeof *out);
@@ -103,8 +110,11 @@ cz_err *cz_model_open(const cz_config *cfg, const char *path, bool quantized, in
   }
   if (err) return err;
   cz_graph_set_training(g, false);
-  if (!err) err = cz_pass_fold_bn(g, NULL);
-  if (!err) err = cz_pass_fuse_act(g, NULL); /* Conv + ReLU6 in one kernel pass */
+  /* A QDQ model runs as it is on the int8 engine (infer.c lowers it); the
+   * float rewrites are for float graphs only. */
+  const bool qdq = cz_model_is_qdq(g);
+  if (!err && !qdq) err = cz_pass_fold_bn(g, NULL);
+  if (!err && !qdq) err = cz_pass_fuse_act(g, NULL); /* Conv + ReLU6 in one kernel pass */
   if (!err && (g->n_inputs != 1 || g->n_outputs < 1))
     err = cz_err_new(CZ_EXIT_RUNTIME, "%s: expected one input and an output, found %d inputs "
                      "and %d outputs", path ? path : cfg->model.model_name.v, g->n_inputs,
@@ -132,7 +142,7 @@ cz_err *cz_model_open(const cz_config *cfg, const char *path, bool quantized, in
   }
   out->g = g;
   out->stem = path ? file_stem(path) : cz_xstrdup(cfg->model.model_name.v);
-  out->quantized = quantized;
+  out->quantized = quantized || qdq;
   out->c = (int)in->shape.d[1];
   out->h = (int)in->shape.d[2];
   out->w = (int)in->shape.d[3];
