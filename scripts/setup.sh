@@ -96,4 +96,15 @@ if ((with_oracles && ${#pypi_packages[@]})); then
       exit 1
     fi
   fi
+  # onnxruntime's quantization tools (the quantizer's oracle) import
+  # onnx >= 1.16; Debian's python3-onnx is 1.12 and stays the venv's onnx.
+  # onnx 1.17 goes into a folder of its own, put on PYTHONPATH by the
+  # quantization oracle tests only (tests/CMakeLists.txt).
+  if [ ! -f "$venv/onnx-quant/onnx/__init__.py" ]; then
+    echo "setup: installing onnx==1.17.0 into $venv/onnx-quant (quantization oracle)"
+    if ! "$venv/bin/python3" -m pip install -q --no-deps --target "$venv/onnx-quant" onnx==1.17.0; then
+      echo "setup: error: could not install onnx==1.17.0 from PyPI (see pip's output above)" >&2
+      exit 1
+    fi
+  fi
 fi

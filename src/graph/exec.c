@@ -317,6 +317,9 @@ void cz_exec_forward(cz_exec *ex) {
     double t0 = ex->o.profile ? omp_get_wtime() : 0;
     ex->g->nodes[id].op->forward(&k);
     if (ex->o.profile) ex->t_fwd[id] += omp_get_wtime() - t0;
+    if (ex->o.observe)
+      for (int i = 0; i < k.node->n_out; i++)
+        ex->o.observe(ex->o.observe_ctx, k.node->out[i], &k.out[i]);
   }
   ex->forward_valid = true;
 }

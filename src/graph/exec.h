@@ -18,6 +18,11 @@ typedef struct {
   bool reference; /* plain reference kernels instead of the fast ones */
   bool profile;   /* time every node (cz_exec_profile) */
   uint64_t seed;  /* dropout / drop-path randomness */
+  /* Called after each node's forward with each output it computed, while
+   * the buffer still holds it (the arena reuses it later): how
+   * calibration reads every activation. NULL: none. */
+  void (*observe)(void *ctx, int value, const cz_tensor *t);
+  void *observe_ctx;
 } cz_exec_opts;
 
 typedef struct cz_exec cz_exec;

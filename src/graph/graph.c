@@ -325,10 +325,41 @@ cz_err *cz_graph_infer(cz_graph *g) {
     if (e) return e;
     for (int k = 0; k < n->n_out; k++) {
       cz_value *v = &g->values[n->out[k]];
-      v->layout = (v->dtype == CZ_F32 && v->shape.rank == 4) ? CZ_NHWC : CZ_ROWMAJOR;
+      v->layout = cz_graph_layout_of(g, n->out[k]);
     }
   }
   return NULL;
+}
+
+bool cz_graph_has_qdq(const cz_graph *g) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    const char *op = g->nodes[i].op->name;
+    if (strcmp(op, "QuantizeLinear") == 0 || strcmp(op, "DequantizeLinear") == 0) return true;
+  }
+  return false;
+}
+
+bool cz_graph_is_quantized(const cz_graph *g) {
+  for (int i = 0; i < g->n_values; i++) {
+    const cz_value *v = &g->values[i];
+    if (v->data && (v->dtype == CZ_I8 || v->dtype == CZ_U8)) return true;
+  }
+  return false;
+}
+
+cz_layout cz_graph_layout_of(const cz_graph *g, int v) {
+  const cz_value *x = &g->values[v];
+  if (x->shape.rank != 4 || (x->dtype != CZ_F32 && x->dtype != CZ_I8 && x->dtype != CZ_U8))
+    return CZ_ROWMAJOR;
+  if (x->kind == CZ_V_INPUT) return CZ_NHWC;
+  if (x->kind != CZ_V_ACT) return CZ_ROWMAJOR;
+  if (x->producer >= 0) {
+    const cz_node *p = &g->nodes[x->producer];
+    if (strcmp(p->op->name, "DequantizeLinear") == 0 && p->in[0] >= 0 &&
+        g->values[p->in[0]].data)
+      return CZ_ROWMAJOR;
+  }
+  return CZ_NHWC;
 }
 
 cz_err *cz_graph_toposort(cz_graph *g) {

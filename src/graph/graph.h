@@ -108,6 +108,19 @@ void cz_node_set_floats(cz_graph *g, int node, const char *name, int n, const fl
 void cz_node_set_string(cz_graph *g, int node, const char *name, const char *v);
 const cz_attr *cz_node_attr(const cz_node *n, const char *name);
 
+/* The memory layout of value v once its dtype and shape are known: NHWC
+ * for rank-4 float32/int8/uint8 graph inputs and computed values, except
+ * a dequantized stored tensor (DequantizeLinear of an initializer: a
+ * weight), which stays row-major like the weights; row-major otherwise. */
+cz_layout cz_graph_layout_of(const cz_graph *g, int v);
+
+/* True when a node is QuantizeLinear or DequantizeLinear: a quantized (QDQ)
+ * graph, the test onnxruntime's quantizer makes (has_QDQ_nodes). */
+bool cz_graph_has_qdq(const cz_graph *g);
+/* True when a stored tensor (initializer) is int8 or uint8: the test the
+ * tool we replace uses (model_is_quantized) to call a model quantized. */
+bool cz_graph_is_quantized(const cz_graph *g);
+
 /* Runs every op's shape rule in topological order (nodes must already be
  * in topological order: cz_graph_toposort makes them so). Errors name the
  * node, its op and the offending shapes or attribute values. */

@@ -10,7 +10,10 @@
  *    are an error naming the node;
  *  - Reshape's allowzero exists from 14: at 13 allowzero 0 is left out
  *    (the same meaning), allowzero 1 is an error;
- *  - Silu (a czoo extension) is Sigmoid then Mul at every opset.
+ *  - Silu (a czoo extension) is Sigmoid then Mul at every opset;
+ *  - QuantizeLinear / DequantizeLinear: per-axis scales since 13, the
+ *    forms czoo holds are the same up to 20; int8 / uint8 / int32
+ *    initializers written as raw data.
  * Squeeze/Unsqueeze/ReduceMean (axes moved to inputs at 13/18) are not in
  * czoo's op set. */
 #include "onnx/onnx_export.h"
@@ -36,7 +39,8 @@ static const char *const plain_ops[] = {
     "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Conv", "Div", "Flatten",
     "Gelu", "Gemm", "GlobalAveragePool", "HardSigmoid", "HardSwish", "Identity",
     "LayerNormalization", "LeakyRelu", "MatMul", "MaxPool", "Mul", "Pad", "Relu", "Reshape",
-    "Sigmoid", "Slice", "Softmax", "Split", "Sub", "Tanh", "Transpose", NULL};
+    "Sigmoid", "Slice", "Softmax", "Split", "Sub", "Tanh", "Transpose", "QuantizeLinear",
+    "DequantizeLinear", NULL};
 
 static bool is_plain(const char *op) {
   for (int i = 0; plain_ops[i]; i++)

@@ -198,7 +198,7 @@ cz_err *imp_infer(imp *m) {
     if (e) return e;
     for (int k = 0; k < n->n_out; k++) {
       cz_value *v = &g->values[n->out[k]];
-      v->layout = (v->dtype == CZ_F32 && v->shape.rank == 4) ? CZ_NHWC : CZ_ROWMAJOR;
+      v->layout = cz_graph_layout_of(g, n->out[k]);
     }
   }
   return NULL;

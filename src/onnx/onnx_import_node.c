@@ -19,7 +19,7 @@ static const char *const onnx_ops[] = {
     "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Conv", "Div", "Flatten",
     "Gelu", "Gemm", "GlobalAveragePool", "HardSigmoid", "HardSwish", "LayerNormalization",
     "LeakyRelu", "MatMul", "MaxPool", "Mul", "Pad", "Relu", "Sigmoid", "Slice", "Softmax",
-    "Split", "Sub", "Tanh", "Transpose", NULL};
+    "Split", "Sub", "Tanh", "Transpose", "QuantizeLinear", "DequantizeLinear", NULL};
 
 static char *supported_list(const char *const *names) {
   size_t len = 5; /* "none" */
@@ -172,6 +172,49 @@ static cz_err *do_op(ix_ctx *c) {
   return e;
 }
 
+/* QuantizeLinear / DequantizeLinear stay nodes even on constant inputs
+ * (a dequantized weight is what the int8 engine reads); every operand is a
+ * graph constant of its stored type (an INT32 bias back to int32). */
+static cz_err *do_qdq(ix_ctx *c) {
+  const cz_op *op = cz_op_find(c->op);
+  bool dq = strcmp(c->op, "DequantizeLinear") == 0;
+  int n_out = 0;
+  for (size_t i = 0; i < c->np->n_output; i++)
+    if (*c->np->output[i]) n_out = (int)i + 1;
+  if (c->n_in < 2 || c->n_in > 3 || n_out != 1)
+    return ix_nerr(c, "%d inputs and %d outputs, expected 2 to 3 and 1", c->n_in, n_out);
+  if (!c->in[1]) return ix_nerr(c, "the scale input is absent");
+  cz_graph *g = c->m->g;
+  int in[3] = {-1, -1, -1};
+  for (int i = 0; i < c->n_in; i++) {
+    imp_name *e = c->in[i];
+    if (!e) continue;
+    const imp_const *k = e->c;
+    if (e->value < 0 && k && k->i32 && k->dt == CZ_I64 && dq && i != 1 && !ix_has_batch(k)) {
+      int64_t n = cz_shape_numel(&k->shape);
+      int32_t *d = cz_xmalloc((size_t)(n ? n : 1) * sizeof *d);
+      for (int64_t j = 0; j < n; j++) d[j] = (int32_t)((const int64_t *)k->data)[j];
+      e->value = cz_graph_const(g, e->name, CZ_I32, k->shape, d);
+      free(d);
+    }
+    cz_err *err = ix_value_as(c, e, false, true, &in[i]);
+    if (err) return err;
+  }
+  int node = ix_emit(c, c->op, c->n_in, in);
+  return copy_attrs(c, op, node, NULL);
+}
+
+/* int8 / uint8 constants are quantized data: only the Q/DQ ops read them
+ * (the folds know f32 and i64 only). */
+static cz_err *int8_const_use(const ix_ctx *c) {
+  for (int i = 0; i < c->n_in; i++)
+    if (c->in[i] && c->in[i]->c && (c->in[i]->c->dt == CZ_I8 || c->in[i]->c->dt == CZ_U8))
+      return ix_nerr(c, "input '%s' is an %s constant, which only QuantizeLinear and "
+                     "DequantizeLinear may read", c->in[i]->name,
+                     cz_dtype_name(c->in[i]->c->dt));
+  return NULL;
+}
+
 cz_err *imp_node(imp *m, const Onnx__NodeProto *np, int index) {
   char *made = NULL;
   ix_ctx c = {.m = m, .np = np, .op = np->op_type};
@@ -201,6 +244,11 @@ cz_err *imp_node(imp *m, const Onnx__NodeProto *np, int index) {
     goto done;
   }
   bool cst = needs_in && ix_all_const(&c);
+  if (strcmp(op, "QuantizeLinear") == 0 || strcmp(op, "DequantizeLinear") == 0) {
+    e = do_qdq(&c);
+    goto done;
+  }
+  if ((e = int8_const_use(&c))) goto done;
   if (strcmp(op, "Constant") == 0) e = ix_do_constant(&c);
   else if (strcmp(op, "Identity") == 0 || strcmp(op, "Dropout") == 0) e = ix_do_alias(&c);
   else if (strcmp(op, "Shape") == 0) e = ix_do_shape(&c);

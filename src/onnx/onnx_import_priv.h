@@ -24,7 +24,8 @@
 #define IMP_OPSET_MIN 7
 #define IMP_OPSET_MAX 20
 
-/* A host constant: f32 or i64, row-major. batch[i] != 0 marks an i64
+/* A host constant: f32 or i64 (int8 / uint8 for quantized tensors, which
+ * only QuantizeLinear / DequantizeLinear may read), row-major. batch[i] != 0 marks an i64
  * element that stands for the symbolic batch dimension (it came from
  * Shape of a computed value), so Reshape can keep the batch dynamic. */
 typedef struct {
@@ -32,6 +33,7 @@ typedef struct {
   cz_shape shape;
   void *data;
   uint8_t *batch; /* NULL: no element is the batch */
+  bool i32;       /* an INT32 tensor held as i64 (a DequantizeLinear bias wants it back) */
 } imp_const;
 
 typedef struct {

@@ -2,7 +2,8 @@
  * constants, following onnx.proto's TensorProto rules: raw_data holds
  * little-endian bytes and then the typed fields must be empty; otherwise
  * float_data / int64_data / int32_data / double_data hold exactly the
- * element count; data_location EXTERNAL points at another file, which
+ * element count (INT8 / UINT8 elements in int32_data, one per value);
+ * data_location EXTERNAL points at another file, which
  * czoo does not read. Also the name table (onnx_import_priv.h). */
 #include <stdlib.h>
 #include <string.h>
@@ -121,16 +122,18 @@ cz_err *imp_tensor(const Onnx__TensorProto *t, imp_const **out) {
   case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: raw_es = 8, cdt = CZ_F32; break;
   case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: raw_es = 8, cdt = CZ_I64; break;
   case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: raw_es = 4, cdt = CZ_I64; break;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__INT8: raw_es = 1, cdt = CZ_I8; break;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8: raw_es = 1, cdt = CZ_U8; break;
   default:
     return cz_err_new(CZ_EXIT_RUNTIME,
                       "tensor '%s': data type %d is not supported (expected FLOAT, DOUBLE, "
-                      "INT64 or INT32)",
+                      "INT64, INT32, INT8 or UINT8)",
                       nm, (int)dt);
   }
   size_t typed = dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT    ? t->n_float_data
                  : dt == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ? t->n_double_data
                  : dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT64  ? t->n_int64_data
-                                                               : t->n_int32_data;
+                                                               : t->n_int32_data; /* int32/8 */
   bool raw = t->has_raw_data && t->raw_data.len > 0;
   if (raw && typed)
     return terr(t, "has both raw_data and typed data (onnx.proto allows one)", NULL);
@@ -140,6 +143,7 @@ cz_err *imp_tensor(const Onnx__TensorProto *t, imp_const **out) {
                       raw ? t->raw_data.len : typed, raw ? "data bytes" : "data values",
                       (long long)numel, raw ? raw_es : (size_t)1);
   imp_const *c = imp_const_new(cdt, s, false);
+  c->i32 = dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT32;
   for (size_t i = 0; i < n; i++) {
     const uint8_t *p = raw ? t->raw_data.data + i * raw_es : NULL;
     switch (dt) { /* raw_data is little-endian, as is every machine czoo runs on */
@@ -164,6 +168,12 @@ cz_err *imp_tensor(const Onnx__TensorProto *t, imp_const **out) {
       ((int64_t *)c->data)[i] = v;
       break;
     }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT8:
+      ((int8_t *)c->data)[i] = p ? (int8_t)*p : (int8_t)t->int32_data[i];
+      break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8:
+      ((uint8_t *)c->data)[i] = p ? *p : (uint8_t)t->int32_data[i];
+      break;
     default: {
       int32_t v;
       if (p) memcpy(&v, p, 4);

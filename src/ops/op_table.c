@@ -11,6 +11,7 @@
   X(MaxPool) X(AveragePool) X(GlobalAveragePool)                                           \
   X(Add) X(Sub) X(Mul) X(Div)                                                              \
   X(Concat) X(Split) X(Slice) X(Reshape) X(Flatten) X(Transpose) X(Pad) X(Identity)        \
+  X(QuantizeLinear) X(DequantizeLinear)                                                 \
   X(Dropout) X(DropPath)                                                                   \
   X(Softmax) X(LayerNormalization)                                                         \
   X(SoftmaxCrossEntropyLoss) X(SoftTargetCrossEntropy) X(BCEWithLogits)
