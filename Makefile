@@ -49,6 +49,7 @@ bench: setup-oracles build
 	bash bench/bench_conv.sh $(BUILD)/bench/bench_conv
 	bash bench/bench_data.sh $(BUILD)
 	bash bench/bench_infer.sh $(BUILD)
+	bash bench/bench_int8.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -312,6 +312,7 @@ static cz_err *lower_conv(lw *L, const cz_node *n, bool fc) {
     free(bias);
     return e;
   }
+  X = &L->p->tensors[tx]; /* out_q may have moved the tensor array */
   /* OHWI (channels last, as the NHWC kernels read them) from OIHW / [K,O]. */
   int8_t *w = cz_xmalloc((size_t)cp.oc * taps * cg);
   int32_t *wz = cz_xmalloc((size_t)cp.oc * sizeof *wz), *mult = cz_xmalloc((size_t)cp.oc * 4),
