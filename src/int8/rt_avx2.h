@@ -1,6 +1,5 @@
 /* AVX2 pieces shared by the fast int8 kernels: the requantization of
- * rt_requant.h on 8 lanes, bit for bit (right shifts only: multipliers
- * below 1, which the plan checks before choosing this path), and the
+ * rt_requant.h on 8 lanes, bit for bit, and the
  * clamp-and-narrow of 16 int32 results to int8. Include only from files
  * whose functions are compiled for AVX2. */
 #ifndef CZ_INT8_RT_AVX2_H
@@ -9,28 +8,24 @@
 #if CZ_K_X86
 #include <immintrin.h>
 
-/* rt_rshift_round(rt_rdhm(x, mult), right) per lane; mult > 0. */
+/* rt_requant(x, mult, -right) per lane, for right in [0, 31] (multipliers
+ * below 1, whose results fit int32: the plan checks before choosing this
+ * path). The 64-bit sums are offset by 2^62 to stay non-negative, so a
+ * logical shift (AVX2 has no 64-bit arithmetic one) floors them; the
+ * offset, a multiple of 2^(31 + right), is taken back after the shift. */
 CZ_K_TARGET_AVX2 static inline __m256i rt_avx2_requant(__m256i x, __m256i mult, __m256i right) {
-  const __m256i zero = _mm256_setzero_si256();
-  const __m256i nudge_pos = _mm256_set1_epi64x((int64_t)1 << 30);
-  const __m256i nudge_neg = _mm256_set1_epi64x(1 - ((int64_t)1 << 30));
-  const __m256i trunc_fix = _mm256_set1_epi64x(((int64_t)1 << 31) - 1);
+  const __m256i one = _mm256_set1_epi64x(1), off = _mm256_set1_epi64x((int64_t)1 << 62);
+  const __m256i c31 = _mm256_set1_epi64x(31), c62 = _mm256_set1_epi64x(62);
+  const __m256i lo32 = _mm256_set1_epi64x(0xFFFFFFFF);
+  const __m256i te = _mm256_add_epi64(_mm256_and_si256(right, lo32), c31);
+  const __m256i to = _mm256_add_epi64(_mm256_srli_epi64(right, 32), c31);
   __m256i pe = _mm256_mul_epi32(x, mult);
   __m256i po = _mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(mult, 32));
-  pe = _mm256_add_epi64(pe, _mm256_blendv_epi8(nudge_pos, nudge_neg, _mm256_cmpgt_epi64(zero, pe)));
-  po = _mm256_add_epi64(po, _mm256_blendv_epi8(nudge_pos, nudge_neg, _mm256_cmpgt_epi64(zero, po)));
-  /* Truncation toward zero of t / 2^31: bits 31..62 of t (+ 2^31 - 1 when
-   * negative), which a logical shift leaves in the low half. */
-  pe = _mm256_add_epi64(pe, _mm256_and_si256(_mm256_cmpgt_epi64(zero, pe), trunc_fix));
-  po = _mm256_add_epi64(po, _mm256_and_si256(_mm256_cmpgt_epi64(zero, po), trunc_fix));
-  pe = _mm256_srli_epi64(pe, 31);
-  po = _mm256_slli_epi64(_mm256_srli_epi64(po, 31), 32);
-  __m256i h = _mm256_blend_epi32(pe, po, 0xAA);
-  const __m256i one = _mm256_set1_epi32(1);
-  __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
-  __m256i rem = _mm256_and_si256(h, mask);
-  __m256i thr = _mm256_sub_epi32(_mm256_srli_epi32(mask, 1), _mm256_cmpgt_epi32(zero, h));
-  return _mm256_sub_epi32(_mm256_srav_epi32(h, right), _mm256_cmpgt_epi32(rem, thr));
+  pe = _mm256_add_epi64(_mm256_add_epi64(pe, off), _mm256_sllv_epi64(one, _mm256_sub_epi64(te, one)));
+  po = _mm256_add_epi64(_mm256_add_epi64(po, off), _mm256_sllv_epi64(one, _mm256_sub_epi64(to, one)));
+  pe = _mm256_sub_epi64(_mm256_srlv_epi64(pe, te), _mm256_sllv_epi64(one, _mm256_sub_epi64(c62, te)));
+  po = _mm256_sub_epi64(_mm256_srlv_epi64(po, to), _mm256_sllv_epi64(one, _mm256_sub_epi64(c62, to)));
+  return _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
 }
 
 /* Adds zp, clamps to [lo, hi] and narrows two vectors of 8 to 16 int8. */

@@ -333,6 +333,7 @@ static cz_err *lower_conv(lw *L, const cz_node *n, bool fc) {
   cp.bias = bias;
   cp.rq = (rt_requant_p){mult, shift, 1, L->p->tensors[ty].zp, lo, hi};
   rt_step *s = new_step(L, RT_STEP_CONV, n, tx, -1, ty, fc ? 1 : cp.oh);
+  s->work = (int64_t)cp.oh * cp.ow * cp.oc * taps * cg;
   rt_conv_fast_init(&s->conv, &cp);
   s->own[0] = w, s->own[1] = wz, s->own[2] = bias, s->own[3] = mult, s->own[4] = shift;
   return NULL;
@@ -368,6 +369,7 @@ static cz_err *lower_binary(lw *L, const cz_node *n, bool add) {
   if ((e = out_q(L, n, &ty, &lo, &hi))) return e;
   const rt_tensor *A = &L->p->tensors[ta], *B = &L->p->tensors[tb], *Y = &L->p->tensors[ty];
   rt_step *s = new_step(L, add ? RT_STEP_ADD : RT_STEP_MUL, n, ta, tb, ty, rows);
+  s->work = 8 * (int64_t)rows * len; /* three requantizations an element */
   if (add) {
     rt_add_params(A->scale, A->zp, B->scale, B->zp, Y->scale, Y->zp, lo, hi, &s->add);
     s->add.row_len = len;
@@ -419,6 +421,7 @@ static cz_err *lower_pool(lw *L, const cz_node *n, rt_step_kind kind) {
   rt_step *s = new_step(L, kind, n, tx, -1, ty, kind == RT_STEP_GAVGPOOL ? 1 : pp.oh);
   s->pool = pp;
   s->pool_mult = m, s->pool_shift = sh;
+  s->work = (int64_t)pp.oh * pp.ow * pp.c * pp.kh * pp.kw;
   return NULL;
 }
 
@@ -508,6 +511,7 @@ static cz_err *lower_lut(lw *L, const cz_node *n) {
   int rows, len;
   row_geom(&g->values[n->in[0]], &rows, &len);
   rt_step *s = new_step(L, RT_STEP_LUT, n, tx, -1, ty, rows);
+  s->work = (int64_t)rows * len;
   s->lut_row = len;
   for (int q = -128; q < 128; q++) {
     float v = ((float)q - (float)X->zp) * X->scale, r;

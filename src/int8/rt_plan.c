@@ -9,6 +9,9 @@
 
 #include "kernels/k_simd.h"
 
+/* Multiply-adds that make a second thread worth its fork and barrier. */
+#define RT_WORK_PER_THREAD 200000
+
 /* ONNX QuantizeLinear: x / scale rounded half to even, plus the zero point,
  * saturated (the int8 domain: a uint8 tensor's range shifted by -128). */
 static void quantize_in(const rt_tensor *t, const float *x, int64_t n, int8_t *q) {
@@ -49,7 +52,10 @@ static void run(rt_plan *p, const float *x, int n, float *out, int ref) {
   for (int i = 0; i < p->n_steps; i++) {
     const rt_step *s = &p->steps[i];
     const int rows = n * s->rows;
-    const int nt = ref ? 1 : cz_k_threads(rows);
+    /* A parallel region costs a fork and a barrier: small steps (most of a
+     * batch-1 run) stay on the calling thread. */
+    const int64_t chunks = s->work * n / RT_WORK_PER_THREAD;
+    const int nt = ref || chunks < 2 ? 1 : cz_k_threads(chunks < rows ? chunks : rows);
     if (nt <= 1) {
       run_step(p, s, n, 0, rows, p->scratch, ref);
       continue;

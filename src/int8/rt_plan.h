@@ -36,6 +36,7 @@ typedef struct {
   char *node; /* the graph node it came from (errors, profiles) */
   int in0, in1, out;
   int rows;        /* kernel rows per image */
+  int64_t work;    /* multiply-adds (or elements) per image: sizes the thread count */
   int64_t out_off; /* COPY: element offset of the slice in the output's row */
   rt_conv_fast conv;
   rt_add_p add;

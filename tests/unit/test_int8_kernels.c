@@ -34,15 +34,17 @@ static int32_t zp8(void) {
   return k == 0 ? -128 : k == 1 ? 127 : rnd(-128, 127);
 }
 
-/* gemmlowp's doubling high multiply: a * b / 2^31 rounded half up
- * (floor(x + 1/2): negative halves go toward zero), exactly (|a * b| <=
- * 2^62). */
-static int32_t rdhm_exact(int32_t a, int32_t b) {
-  int64_t ab = (int64_t)a * b;
-  int64_t t = ab + ((int64_t)1 << 30);
-  int64_t q = t >= 0 ? t / ((int64_t)1 << 31) : -((-t + ((int64_t)1 << 31) - 1) / ((int64_t)1 << 31));
-  if (q > INT32_MAX) q = INT32_MAX;
-  return (int32_t)q;
+/* acc * mult / 2^(31 - shift) rounded half up, in long double (64-bit
+ * mantissa: the 62-bit product and the power-of-two division are exact). */
+static int32_t requant_exact(int32_t acc, int32_t mult, int32_t shift) {
+  long double v = (long double)acc * (long double)mult;
+  for (int i = 0; i < 31 - shift; i++) v /= 2;
+  long double f = v + 0.5L;
+  long double r = (long double)(long long)f; /* truncation, then floor */
+  if (r > f) r -= 1;
+  if (r > INT32_MAX) r = INT32_MAX;
+  if (r < INT32_MIN) r = INT32_MIN;
+  return (int32_t)r;
 }
 
 static void test_requant_definition(void **state) {
@@ -51,16 +53,15 @@ static void test_requant_definition(void **state) {
                           -(1 << 30), 12345678, -12345678};
   for (int t = 0; t < 200000; t++) {
     int32_t a = t < 196 ? edge[t % 14] : (int32_t)cz_rng_u32(&g_rng);
-    int32_t b = t < 196 ? edge[t / 14] : (int32_t)cz_rng_u32(&g_rng);
+    int32_t m = t < 196 ? (1 << 30) + (edge[t / 14] & 0x3FFFFFFF) : (int32_t)((1u << 30) | (cz_rng_u32(&g_rng) >> 2));
     if (t % 3 == 0) a >>= rnd(0, 30);
-    assert_int_equal(rt_rdhm(a, b), rdhm_exact(a, b));
-    int e = rnd(0, 31);
-    /* x / 2^e, halves away from zero. */
-    int64_t den = (int64_t)1 << e, x = a;
-    int64_t want = x >= 0 ? (x + den / 2) / den : -((-x + den / 2) / den);
-    if (e == 0) want = x;
-    assert_int_equal(rt_rshift_round(a, e), (int32_t)want);
+    int32_t sh = rnd(-31, 30);
+    assert_int_equal(rt_requant(a, m, sh), requant_exact(a, m, sh));
   }
+  /* Exact halves round up (toward +infinity). */
+  assert_int_equal(rt_requant(1, 1 << 30, 0), 1);   /* 0.5 */
+  assert_int_equal(rt_requant(-1, 1 << 30, 0), 0);  /* -0.5 */
+  assert_int_equal(rt_requant(-3, 1 << 30, 0), -1); /* -1.5 */
   /* rt_qmult: mult * 2^(shift-31) reproduces the real to 2^-31 relative. */
   for (int t = 0; t < 10000; t++) {
     double real = (double)cz_rng_uniform(&g_rng) * (t % 2 ? 1e-6 : 4.0) + 1e-12;
@@ -99,7 +100,7 @@ static void test_requant_vector(void **state) {
       r[i] = rnd(0, 31);
     }
     requant8(x, m, r, out);
-    for (int i = 0; i < 8; i++) assert_int_equal(out[i], rt_rshift_round(rt_rdhm(x[i], m[i]), r[i]));
+    for (int i = 0; i < 8; i++) assert_int_equal(out[i], rt_requant(x[i], m[i], -r[i]));
   }
 #else
   skip();
