@@ -103,9 +103,8 @@ static void test_zoo_qdq(void **state) {
       }
       printf("%-44s %d steps, outputs within one step of onnxruntime %d/%d (exact %d), "
              "worst %.1f steps\n", names[i], p->n_steps, within, n * k, exact, worst);
-      /* Random weights and inputs; the Fashion-MNIST check holds the
-       * issue's bound, this one catches a lowering that is wrong. */
-      assert_true(within >= (int)(0.9 * n * k));
+      /* Measured: every value equal (0 steps); one step allowed. */
+      assert_true(within >= (int)(0.99 * n * k));
       free(xh), free(y), free(yr), free(q);
     }
     rt_plan_free(p);
