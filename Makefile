@@ -50,6 +50,7 @@ bench: setup-oracles build
 	bash bench/bench_data.sh $(BUILD)
 	bash bench/bench_infer.sh $(BUILD)
 	bash bench/bench_int8.sh $(BUILD)
+	bash bench/bench_quant.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -110,6 +110,12 @@ static cz_err *info_onnx(const char *path) {
     printf("  parameters %lld (+ %lld in buffers), MACC %lld at batch 1\n",
            (long long)cz_graph_param_count(cg), (long long)cz_graph_buffer_count(cg),
            (long long)cz_graph_macc(cg));
+    if (cz_graph_is_quantized(cg)) { /* QDQ: the weights are int8/uint8/int32 constants */
+      int64_t q8, q32;
+      cz_graph_quantized_counts(cg, &q8, &q32);
+      printf("  quantized (QDQ): %lld int8/uint8 weights, %lld int32 biases\n", (long long)q8,
+             (long long)q32);
+    }
   }
   cz_graph_free(cg);
   onnx__model_proto__free_unpacked(mp, NULL);

@@ -214,6 +214,12 @@ cz_err *cz_config_validate(cz_config *cfg, const cz_ynode *root, const char *fil
   if (!e) e = check_dataset(&v, steps);
   if (!e) e = check_preprocessing(&v);
   if (e) return e;
+  /* onnxruntime runs SmoothQuant through Intel Neural Compressor; czoo has
+   * no SmoothQuant: refused before anything runs rather than ignored. */
+  const cz_cbool *sq = &cfg->quantization.onnx_extra_options.smooth_quant;
+  if ((steps & CZ_STEP_QUANT) && sq->set && sq->v)
+    return bad(&v, "quantization.onnx_extra_options.SmoothQuant",
+               "SmoothQuant is not supported by czoo (expected False)");
   if ((steps & CZ_STEP_BENCH) && !cfg->benchmarking_board.set)
     return missing(&v, "benchmarking.board", "the STM32 board to benchmark for, e.g. STM32H747I-DISCO");
   if ((steps & CZ_STEP_DEPLOY) && !cfg->deployment.hardware_setup.board.set)

@@ -347,6 +347,17 @@ bool cz_graph_is_quantized(const cz_graph *g) {
   return false;
 }
 
+void cz_graph_quantized_counts(const cz_graph *g, int64_t *w8, int64_t *b32) {
+  *w8 = *b32 = 0;
+  for (int i = 0; i < g->n_nodes; i++) {
+    const cz_node *n = &g->nodes[i];
+    if (strcmp(n->op->name, "DequantizeLinear") != 0 || n->in[0] < 0) continue;
+    const cz_value *v = &g->values[n->in[0]];
+    if (!v->data) continue;
+    *(v->dtype == CZ_I32 ? b32 : w8) += cz_shape_numel(&v->shape);
+  }
+}
+
 cz_layout cz_graph_layout_of(const cz_graph *g, int v) {
   const cz_value *x = &g->values[v];
   if (x->shape.rank != 4 || (x->dtype != CZ_F32 && x->dtype != CZ_I8 && x->dtype != CZ_U8))

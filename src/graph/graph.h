@@ -120,6 +120,9 @@ bool cz_graph_has_qdq(const cz_graph *g);
 /* True when a stored tensor (initializer) is int8 or uint8: the test the
  * tool we replace uses (model_is_quantized) to call a model quantized. */
 bool cz_graph_is_quantized(const cz_graph *g);
+/* Elements of the stored tensors DequantizeLinear nodes read: int8/uint8
+ * (weights) and int32 (biases). */
+void cz_graph_quantized_counts(const cz_graph *g, int64_t *w8, int64_t *b32);
 
 /* Runs every op's shape rule in topological order (nodes must already be
  * in topological order: cz_graph_toposort makes them so). Errors name the

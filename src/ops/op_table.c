@@ -14,7 +14,8 @@
   X(QuantizeLinear) X(DequantizeLinear)                                                 \
   X(Dropout) X(DropPath)                                                                   \
   X(Softmax) X(LayerNormalization)                                                         \
-  X(SoftmaxCrossEntropyLoss) X(SoftTargetCrossEntropy) X(BCEWithLogits)
+  X(SoftmaxCrossEntropyLoss) X(SoftTargetCrossEntropy) X(BCEWithLogits)            \
+  X(JsdCrossEntropy)
 
 #define CZ_DECLARE(name) extern const cz_op cz_op_##name;
 CZ_OPS(CZ_DECLARE)

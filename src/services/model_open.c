@@ -84,15 +84,10 @@ static cz_err *open_zoo(const cz_config *cfg, const char *path, int num_classes,
   return err;
 }
 
-bool cz_model_is_qdq(const cz_graph *g) {
-  for (int v = 0; v < g->n_values; v++)
-    if (g->values[v].data && (g->values[v].dtype == CZ_I8 || g->values[v].dtype == CZ_U8))
-      return true;
-  return false;
-}
+bool cz_model_is_qdq(const cz_graph *g) { return cz_graph_is_quantized(g); }
 
-cz_err *cz_model_open(const cz_config *cfg, const char *path, bool quantized, int num_classes,
-                      cz_model *out) {
+static cz_err *model_open(const cz_config *cfg, const char *path, bool quantized,
+                          int num_classes, bool fuse, cz_model *out) {
   memset(out, 0, sizeof *out);
   cz_graph *g = NULL;
   cz_err *err;
@@ -114,7 +109,7 @@ cz_err *cz_model_open(const cz_config *cfg, const char *path, bool quantized, in
    * float rewrites are for float graphs only. */
   const bool qdq = cz_model_is_qdq(g);
   if (!err && !qdq) err = cz_pass_fold_bn(g, NULL);
-  if (!err && !qdq) err = cz_pass_fuse_act(g, NULL); /* Conv + ReLU6 in one kernel pass */
+  if (!err && !qdq && fuse) err = cz_pass_fuse_act(g, NULL); /* Conv + ReLU6 in one kernel pass */
   if (!err && (g->n_inputs != 1 || g->n_outputs < 1))
     err = cz_err_new(CZ_EXIT_RUNTIME, "%s: expected one input and an output, found %d inputs "
                      "and %d outputs", path ? path : cfg->model.model_name.v, g->n_inputs,
@@ -148,6 +143,16 @@ cz_err *cz_model_open(const cz_config *cfg, const char *path, bool quantized, in
   out->w = (int)in->shape.d[3];
   out->num_classes = (int)lo->shape.d[1];
   return NULL;
+}
+
+cz_err *cz_model_open(const cz_config *cfg, const char *path, bool quantized, int num_classes,
+                      cz_model *out) {
+  return model_open(cfg, path, quantized, num_classes, true, out);
+}
+
+cz_err *cz_model_open_plain(const cz_config *cfg, const char *path, int num_classes,
+                            cz_model *out) {
+  return model_open(cfg, path, false, num_classes, false, out);
 }
 
 void cz_model_close(cz_model *m) {

@@ -24,6 +24,10 @@ typedef struct {
  * [batch, classes] or whose class count differs from num_classes. */
 cz_err *cz_model_open(const cz_config *cfg, const char *path, bool quantized, int num_classes,
                       cz_model *out);
+/* The same without the kernel fusions (FusedConv): plain ONNX ops, what
+ * the quantizer rewrites. */
+cz_err *cz_model_open_plain(const cz_config *cfg, const char *path, int num_classes,
+                            cz_model *out);
 void cz_model_close(cz_model *m);
 
 /* A quantized (QDQ) model: one int8 or uint8 constant, the test the tool

@@ -4,7 +4,11 @@
  * timm's train.py order (spec reference_behaviour 5.1-5.3). */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include <math.h>
+
+#include "train/layer_decay.h"
 #include "train/loop_priv.h"
 #include "train/optim_cfg.h"
 #include "train/sched_cfg.h"
@@ -29,34 +33,63 @@ static cz_err *build_model(cz_trainer *t, int batch, cz_graph **out) {
   return cz_zoo_build(t->entry->name, &o, out);
 }
 
-/* The loss timm's train.py picks: SoftTargetCrossEntropy with mixup/cutmix,
- * BinaryCrossEntropy when bce_loss, else cross-entropy with label smoothing. */
+/* The loss timm's train.py picks, in its order: JsdCrossEntropy when
+ * jsd_loss (num_splits = aug_splits, alpha 12, smoothing; on mixup's soft
+ * targets when mixup/cutmix is on, which timm can do only with smoothing
+ * 0); else with mixup/cutmix BinaryCrossEntropy (bce_loss) or
+ * SoftTargetCrossEntropy; else with smoothing > 0 BinaryCrossEntropy
+ * (bce_loss) or label-smoothing cross-entropy; else plain cross-entropy
+ * (bce_loss then has no effect, as in timm). */
 static cz_err *attach_loss(cz_trainer *t) {
   const cz_cfg_augmentation *a = &t->cfg->data_augmentation;
   const cz_pipe_opts *po = cz_pipe_options(t->ptrain);
-  if (a->jsd_loss.set && a->jsd_loss.v)
-    return cz_err_new(CZ_EXIT_NOTIMPL, "data_augmentation.jsd_loss: true is not supported yet "
-                      "by the training loop (expected false)");
+  bool jsd = a->jsd_loss.set && a->jsd_loss.v, bce = a->bce_loss.set && a->bce_loss.v;
+  double smooth = a->smoothing.set ? a->smoothing.v : 0.0;
+  if (jsd && po->mix && smooth > 0)
+    return cz_err_new(CZ_EXIT_USAGE, "data_augmentation.jsd_loss: True with mixup/cutmix needs "
+                      "data_augmentation.smoothing 0 (it is %g): timm's JsdCrossEntropy "
+                      "smooths integer labels only and fails on mixup's soft targets", smooth);
+  if (jsd && bce) cz_warn("data_augmentation.bce_loss: ignored, jsd_loss takes precedence (as in timm)");
   cz_graph *g = t->g;
   int64_t n = t->train_rows;
   t->soft_targets = po->mix;
   t->target_in = t->soft_targets ? cz_graph_input(g, "targets", CZ_F32, cz_shape2(n, t->num_classes))
                                  : cz_graph_input(g, "labels", CZ_I64, cz_shape1(n));
   int in[2] = {g->outputs[0], t->target_in};
-  const char *op = a->bce_loss.v ? "BCEWithLogits"
-                   : t->soft_targets ? "SoftTargetCrossEntropy" : "SoftmaxCrossEntropyLoss";
+  const char *op = jsd                     ? "JsdCrossEntropy"
+                   : bce && (po->mix || smooth > 0) ? "BCEWithLogits"
+                   : po->mix                ? "SoftTargetCrossEntropy"
+                                            : "SoftmaxCrossEntropyLoss";
   int node = cz_graph_node(g, op, "train_loss", 2, in, 1, NULL);
-  double smooth = a->smoothing.set ? a->smoothing.v : 0.0;
-  if (!t->soft_targets && smooth > 0) {
-    if (a->bce_loss.v) cz_node_set_float(g, node, "smoothing", (float)smooth);
+  bool smoothed = !po->mix && smooth > 0;
+  if (jsd) {
+    cz_node_set_int(g, node, "num_splits", po->aug_splits);
+    cz_node_set_float(g, node, "alpha", 12.0f);
+    if (smoothed) cz_node_set_float(g, node, "smoothing", (float)smooth);
+  } else if (smoothed) {
+    if (bce) cz_node_set_float(g, node, "smoothing", (float)smooth);
     else cz_node_set_float(g, node, "label_smoothing", (float)smooth);
   }
-  if (a->bce_loss.v && a->bce_target_thresh.set)
+  if (!jsd && bce && a->bce_target_thresh.set)
     cz_node_set_float(g, node, "target_threshold", (float)a->bce_target_thresh.v);
   t->loss_v = cz_node_out(g, node, 0);
   g->outputs[0] = t->loss_v;
-  cz_info("loss: %s%s", op, !t->soft_targets && smooth > 0 ? " with label smoothing" : "");
+  if (jsd) cz_info("loss: JsdCrossEntropy (%d splits, alpha 12%s)", po->aug_splits,
+                   smoothed ? ", label smoothing" : "");
+  else cz_info("loss: %s%s", op, smoothed ? " with label smoothing" : "");
   return cz_graph_infer(g);
+}
+
+/* timm's plateau scheduler lowers each param group's lr on its own and
+ * clamps each at min_lr, so with layer decay the groups' ratios change
+ * once the lowest reaches min_lr; czoo keeps one lr times each scale. */
+static cz_err *layer_decay_check(const cz_trainer *t) {
+  const cz_cfg_scheduler *ls = &t->cfg->training.lr_scheduler;
+  if (ls->sched.set && strcasecmp(ls->sched.v, "plateau") == 0 && ls->min_lr.set && ls->min_lr.v > 0)
+    return cz_err_new(CZ_EXIT_NOTIMPL, "training.optimizer.layer_decay with sched plateau and "
+                      "min_lr %g is not supported (timm clamps each layer's lr at min_lr "
+                      "separately): expected min_lr 0 or another sched", ls->min_lr.v);
+  return NULL;
 }
 
 static cz_err *make_optimizer(cz_trainer *t) {
@@ -77,7 +110,27 @@ static cz_err *make_optimizer(cz_trainer *t) {
   }
   cz_optim_config oc;
   if ((e = cz_optim_config_from_cfg(&tr->optimizer, lr, &oc))) return e;
-  if ((e = cz_optim_new(&oc, t->params, t->n_params, &t->opt))) return e;
+  if (oc.has_layer_decay) {
+    if ((e = layer_decay_check(t))) return e;
+    double *scale = cz_xcalloc((size_t)t->n_params + 1, sizeof *scale);
+    int *layer = cz_xcalloc((size_t)t->n_params + 1, sizeof *layer), n_layers = 0;
+    e = cz_layer_decay_map(t->entry->groups, t->params, t->n_params, oc.layer_decay, layer, scale,
+                           &n_layers);
+    oc.lr_scale = scale, oc.lr_layer = layer;
+    if (!e) e = cz_optim_new(&oc, t->params, t->n_params, &t->opt);
+    if (!e && n_layers == 1)
+      cz_warn("training.optimizer.layer_decay: no effect on %s: like timm for a model without "
+              "a group_matcher, every parameter is in one layer", t->entry->name);
+    else if (!e)
+      cz_info("layer_decay %g: %d layers (timm's group_matcher of %s), lr scale %.4g for the "
+              "first, 1 for the last; %d param groups", oc.layer_decay, n_layers,
+              t->entry->reference, pow(oc.layer_decay, n_layers - 1), cz_optim_group_count(t->opt));
+    free(scale);
+    free(layer);
+    if (e) return e;
+  } else if ((e = cz_optim_new(&oc, t->params, t->n_params, &t->opt))) {
+    return e;
+  }
   t->clip_grad = tr->optimizer.clip_grad.set ? tr->optimizer.clip_grad.v : 0.0;
   t->clip_mode = tr->optimizer.clip_mode.set ? tr->optimizer.clip_mode.v : "norm";
   t->updates_per_epoch = cz_pipe_num_batches(t->ptrain);

@@ -116,11 +116,8 @@ cz_err *cz_optim_new(const cz_optim_config *cfg, const cz_train_param *params,
                       "training.optimizer.opt: unknown optimizer '%s'; expected "
                       "one of: %s (optionally prefixed with lookahead_)",
                       name, cz_optim_names());
-  if (cfg->has_layer_decay)
-    return cz_err_new(CZ_EXIT_NOTIMPL,
-                      "training.optimizer.layer_decay: %g given, but layer-wise "
-                      "learning-rate decay is not supported yet (expected null)",
-                      cfg->layer_decay);
+  if (cfg->has_layer_decay && (!cfg->lr_scale || !cfg->lr_layer))
+    return cz_err_new(CZ_EXIT_RUNTIME, "optimizer: layer_decay without per-parameter scales");
   if (!(cfg->lr >= 0))
     return cz_err_new(CZ_EXIT_USAGE, "training.optimizer: learning rate %g; expected >= 0", cfg->lr);
   if (!(cfg->weight_decay >= 0))
@@ -164,19 +161,39 @@ cz_err *cz_optim_new(const cz_optim_config *cfg, const cz_train_param *params,
   o->p = calloc((size_t)(n_params ? n_params : 1), sizeof *o->p);
   o->wd = calloc((size_t)(n_params ? n_params : 1), sizeof *o->wd);
   o->off = calloc((size_t)(n_params ? n_params : 1), sizeof *o->off);
-  if (!o->p || !o->wd || !o->off) goto fail;
+  o->scale = calloc((size_t)(n_params ? n_params : 1), sizeof *o->scale);
+  o->group = calloc((size_t)(n_params ? n_params : 1), sizeof *o->group);
+  o->group_scale = calloc((size_t)(2 * n_params + 1), sizeof *o->group_scale);
+  if (!o->p || !o->wd || !o->off || !o->scale || !o->group || !o->group_scale) goto fail;
+  /* param groups: timm's "layer_<id>_<decay|no_decay>" in order of first
+   * appearance (layer decay), else one lr for all */
+  int *group_key = calloc((size_t)(2 * n_params + 1), sizeof *group_key);
+  if (!group_key) goto fail;
+  o->n_groups = cfg->has_layer_decay ? 0 : 1;
+  o->group_scale[0] = 1.0;
   int64_t biggest = 1;
   for (int i = 0; i < n_params; i++) {
     o->p[i] = params[i];
     o->p[i].name = dup_str(params[i].name ? params[i].name : "");
     if (!o->p[i].name) goto fail;
-    /* timm param_groups_weight_decay with weight_decay_exclude_1d */
-    const bool exclude = params[i].shape.rank <= 1 || ends_with(o->p[i].name, ".bias");
+    /* timm param_groups_weight_decay with weight_decay_exclude_1d; its
+     * param_groups_layer_decay excludes rank <= 1 only */
+    const bool exclude = params[i].shape.rank <= 1 ||
+                         (!cfg->has_layer_decay && ends_with(o->p[i].name, ".bias"));
     o->wd[i] = exclude ? 0 : cfg->weight_decay;
+    o->scale[i] = cfg->has_layer_decay ? cfg->lr_scale[i] : 1.0;
+    if (cfg->has_layer_decay) {
+      const int k = 2 * cfg->lr_layer[i] + (exclude ? 1 : 0);
+      int g = 0;
+      while (g < o->n_groups && group_key[g] != k) g++;
+      if (g == o->n_groups) group_key[o->n_groups] = k, o->group_scale[o->n_groups++] = o->scale[i];
+      o->group[i] = g;
+    }
     o->off[i] = o->total;
     o->total += params[i].numel;
     if (params[i].numel > biggest) biggest = params[i].numel;
   }
+  free(group_key);
   for (int s = 0; s < o->n_slots; s++) {
     o->slot[s] = calloc((size_t)(o->total ? o->total : 1), sizeof(float));
     if (!o->slot[s]) goto fail;
@@ -210,12 +227,22 @@ void cz_optim_free(cz_optim *o) {
   free(o->scratch);
   free(o->p);
   free(o->wd);
+  free(o->scale);
+  free(o->group);
+  free(o->group_scale);
   free(o->off);
   free(o);
 }
 
 void cz_optim_set_lr(cz_optim *o, double lr) { o->lr = lr; }
-double cz_optim_lr(const cz_optim *o) { return o->lr; }
+double cz_optim_lr(const cz_optim *o) {
+  if (o->n_groups <= 1) return o->lr * o->group_scale[0];
+  double s = 0; /* Python's sum over the groups, in their order */
+  for (int g = 0; g < o->n_groups; g++) s += o->lr * o->group_scale[g];
+  return s / o->n_groups;
+}
+double cz_optim_param_lr(const cz_optim *o, int i) { return cz_optim_plr(o, i); }
+int cz_optim_group_count(const cz_optim *o) { return o->n_groups; }
 double cz_optim_param_weight_decay(const cz_optim *o, int i) { return o->wd[i]; }
 
 /* timm Lookahead.update_slow: the slow copy starts as the fast weights at

@@ -35,8 +35,14 @@ typedef struct {
   double eps;
   bool has_betas;       /* opt-betas given (else each optimizer's default) */
   double betas[2];
-  bool has_layer_decay; /* layer_decay given: not supported yet (an error) */
+  /* layer_decay given: timm's param_groups_layer_decay instead of
+   * param_groups_weight_decay: no weight decay for rank <= 1 only, and
+   * parameter i's lr is the group lr times lr_scale[i]; its param group is
+   * (lr_layer[i], rank <= 1) (both from cz_layer_decay_map). */
+  bool has_layer_decay;
   double layer_decay;
+  const double *lr_scale;
+  const int *lr_layer;
 } cz_optim_config;
 
 typedef struct cz_optim cz_optim;
@@ -52,9 +58,17 @@ cz_err *cz_optim_new(const cz_optim_config *cfg, const cz_train_param *params,
                      int n_params, cz_optim **out);
 void cz_optim_free(cz_optim *o);
 
-/* The learning rate of every group (a scheduler's output). */
+/* The learning rate of every group (a scheduler's output; timm's
+ * update_groups: a group with an lr_scale gets lr * lr_scale). */
 void cz_optim_set_lr(cz_optim *o, double lr);
+/* What timm's train.py logs and writes to summary.csv: the mean of the
+ * param groups' lrs (the lr itself without layer decay). */
 double cz_optim_lr(const cz_optim *o);
+/* The lr parameter i is updated with. */
+double cz_optim_param_lr(const cz_optim *o, int i);
+/* Number of param groups timm would make (layer decay: one per layer and
+ * weight-decay kind present; otherwise 1). */
+int cz_optim_group_count(const cz_optim *o);
 /* The weight decay actually applied to parameter i (0 for excluded ones). */
 double cz_optim_param_weight_decay(const cz_optim *o, int i);
 

@@ -21,6 +21,10 @@ struct cz_optim {
   int n;
   cz_train_param *p;  /* names copied */
   double *wd;         /* per parameter (its group's weight decay) */
+  double *scale;      /* per parameter lr scale (layer decay; else 1) */
+  int *group;         /* per parameter param group (layer decay; else 0) */
+  int n_groups;
+  double *group_scale;/* lr scale of each group */
   int n_slots;
   const char *slot_names[CZ_OPT_MAX_SLOTS];
   float *slot[CZ_OPT_MAX_SLOTS]; /* slot s of param i at slot[s] + off[i] */
@@ -34,6 +38,9 @@ struct cz_optim {
   float **state_data;
   int64_t *state_numel;
 };
+
+/* The lr of parameter i: its group's lr, as timm's update_groups sets it. */
+static inline double cz_optim_plr(const cz_optim *o, int i) { return o->lr * o->scale[i]; }
 
 /* The update of one optimizer kind after o->step was incremented. */
 void cz_optim_apply_rule(cz_optim *o);

@@ -23,7 +23,7 @@ static double l2(const float *x, int64_t n) {
 static void sgd(cz_optim *o, int i, float *buf_slot) {
   const cz_train_param *p = &o->p[i];
   const float wd = (float)o->wd[i], mom = (float)o->momentum,
-              nlr = (float)-o->lr;
+              nlr = (float)-cz_optim_plr(o, i);
   float *buf = buf_slot;
   for (int64_t k = 0; k < p->numel; k++) {
     float d = p->grad[k];
@@ -41,11 +41,11 @@ static void adam(cz_optim *o, int i, bool decoupled) {
   float *m = SLOT(0, i), *v = SLOT(1, i);
   const double t = o->step;
   const double bc1 = 1 - pow(o->beta1, t), bc2 = 1 - pow(o->beta2, t);
-  const float nstep = (float)(-(o->lr / bc1)), bc2s = (float)sqrt(bc2);
+  const float nstep = (float)(-(cz_optim_plr(o, i) / bc1)), bc2s = (float)sqrt(bc2);
   const float b1 = (float)o->beta1, b2 = (float)o->beta2;
   const float a1 = (float)(1 - o->beta1), a2 = (float)(1 - o->beta2);
   const float eps = (float)o->eps, wd = (float)o->wd[i];
-  const float shrink = (float)(1 - o->lr * o->wd[i]);
+  const float shrink = (float)(1 - cz_optim_plr(o, i) * o->wd[i]);
   for (int64_t k = 0; k < p->numel; k++) {
     float g = p->grad[k];
     if (decoupled) p->data[k] = p->data[k] * shrink;
@@ -63,11 +63,11 @@ static void nadam(cz_optim *o, int i, double mu, double mu_next,
   float *m = SLOT(0, i), *v = SLOT(1, i);
   const double t = o->step;
   const float bc2 = (float)(1 - pow(o->beta2, t));
-  const float v1 = (float)(-o->lr * (1. - mu) / (1. - (double)mu_product));
+  const float v1 = (float)(-cz_optim_plr(o, i) * (1. - mu) / (1. - (double)mu_product));
   const float b1 = (float)o->beta1, b2 = (float)o->beta2;
   const float a1 = (float)(1 - o->beta1), a2 = (float)(1 - o->beta2);
   const float eps = (float)o->eps, wd = (float)o->wd[i];
-  const float v2 = (float)(-o->lr * mu_next / (1. - (double)mu_product_next));
+  const float v2 = (float)(-cz_optim_plr(o, i) * mu_next / (1. - (double)mu_product_next));
   for (int64_t k = 0; k < p->numel; k++) {
     float g = p->grad[k];
     if (o->wd[i] != 0) g = g + wd * p->data[k];
@@ -92,7 +92,7 @@ static void radam(cz_optim *o, int i) {
                               : 0;
   const float fb1 = (float)o->beta1, fb2 = (float)b2;
   const float a1 = (float)(1 - o->beta1), a2 = (float)(1 - b2);
-  const float eps = (float)o->eps, wd = (float)o->wd[i], lr = (float)o->lr;
+  const float eps = (float)o->eps, wd = (float)o->wd[i], lr = (float)cz_optim_plr(o, i);
   const float fbc1 = (float)bc1, sbc2 = (float)sqrt(bc2), frect = (float)rect;
   for (int64_t k = 0; k < p->numel; k++) {
     float g = p->grad[k];
@@ -115,7 +115,7 @@ static void adamax(cz_optim *o, int i) {
   const cz_train_param *p = &o->p[i];
   float *m = SLOT(0, i), *u = SLOT(1, i);
   const double bc1 = 1 - pow(o->beta1, (double)o->step);
-  const float nclr = (float)(-(o->lr / bc1));
+  const float nclr = (float)(-(cz_optim_plr(o, i) / bc1));
   const float b1 = (float)o->beta1, b2 = (float)o->beta2;
   const float a1 = (float)(1 - o->beta1), eps = (float)o->eps,
               wd = (float)o->wd[i];
@@ -134,7 +134,7 @@ static void rmsprop(cz_optim *o, int i) {
   float *sq = SLOT(0, i), *buf = SLOT(1, i);
   const float al = (float)o->alpha, a1 = (float)(1 - o->alpha);
   const float eps = (float)o->eps, wd = (float)o->wd[i],
-              mom = (float)o->momentum, nlr = (float)-o->lr;
+              mom = (float)o->momentum, nlr = (float)-cz_optim_plr(o, i);
   for (int64_t k = 0; k < p->numel; k++) {
     float g = p->grad[k];
     if (o->wd[i] != 0) g = g + wd * p->data[k];
@@ -156,7 +156,7 @@ static void rmsproptf(cz_optim *o, int i) {
   float *sq = SLOT(0, i), *buf = SLOT(1, i);
   const float a1 = (float)(1 - o->alpha);
   const float eps = (float)o->eps, wd = (float)o->wd[i],
-              mom = (float)o->momentum, lr = (float)o->lr;
+              mom = (float)o->momentum, lr = (float)cz_optim_plr(o, i);
   for (int64_t k = 0; k < p->numel; k++) {
     float g = p->grad[k];
     if (o->wd[i] != 0) g = g + wd * p->data[k];
@@ -176,7 +176,7 @@ static void adagrad(cz_optim *o, int i) {
   const cz_train_param *p = &o->p[i];
   float *sum = SLOT(0, i);
   const float eps = (float)o->eps, wd = (float)o->wd[i],
-              nclr = (float)-o->lr; /* lr_decay 0 */
+              nclr = (float)-cz_optim_plr(o, i); /* lr_decay 0 */
   for (int64_t k = 0; k < p->numel; k++) {
     float g = p->grad[k];
     if (o->wd[i] != 0) g = g + wd * p->data[k];
@@ -190,7 +190,7 @@ static void adadelta(cz_optim *o, int i) {
   const cz_train_param *p = &o->p[i];
   float *sq = SLOT(0, i), *acc = SLOT(1, i);
   const float rho = (float)o->alpha, a1 = (float)(1 - o->alpha);
-  const float eps = (float)o->eps, wd = (float)o->wd[i], nlr = (float)-o->lr;
+  const float eps = (float)o->eps, wd = (float)o->wd[i], nlr = (float)-cz_optim_plr(o, i);
   for (int64_t k = 0; k < p->numel; k++) {
     float g = p->grad[k];
     if (o->wd[i] != 0) g = g + wd * p->data[k];
@@ -228,7 +228,7 @@ static void lamb(cz_optim *o, float clip) {
       const float wn = (float)l2(p->data, p->numel), un = (float)l2(u, p->numel);
       trust = wn > 0 && un > 0 ? wn / un : 1.0f;
     }
-    const float nlr = (float)-o->lr;
+    const float nlr = (float)-cz_optim_plr(o, i);
     for (int64_t k = 0; k < p->numel; k++)
       p->data[k] = p->data[k] + nlr * (u[k] * trust);
   }
@@ -246,7 +246,7 @@ static void lars(cz_optim *o, int i) {
     const float r = (float)o->trust_coeff * wn / (gn + wn * (float)wdd + (float)o->eps);
     trust = wn > 0 && gn > 0 ? r : 1.0f;
   }
-  const float wd = (float)wdd, mom = (float)o->momentum, nlr = (float)-o->lr;
+  const float wd = (float)wdd, mom = (float)o->momentum, nlr = (float)-cz_optim_plr(o, i);
   for (int64_t k = 0; k < p->numel; k++) {
     float d = p->grad[k];
     if (wdd != 0) d = (d + wd * p->data[k]) * trust;
@@ -261,9 +261,9 @@ static void lars(cz_optim *o, int i) {
 static void lion(cz_optim *o, int i) {
   const cz_train_param *p = &o->p[i];
   float *m = SLOT(0, i);
-  const float shrink = (float)(1 - o->lr * o->wd[i]);
+  const float shrink = (float)(1 - cz_optim_plr(o, i) * o->wd[i]);
   const float w1 = (float)(1 - o->beta1), w2 = (float)(1 - o->beta2);
-  const float nlr = (float)-o->lr;
+  const float nlr = (float)-cz_optim_plr(o, i);
   for (int64_t k = 0; k < p->numel; k++) {
     const float g = p->grad[k];
     p->data[k] = p->data[k] * shrink;

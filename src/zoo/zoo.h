@@ -28,6 +28,18 @@ typedef struct {
 
 typedef struct cz_zoo_entry cz_zoo_entry;
 
+/* One rule of a timm model's group_matcher(coarse=False), which timm's
+ * layer-wise lr decay (optim/_param_groups.py) uses to number layers: a
+ * parameter whose name matches `regex` (POSIX extended, anchored at the
+ * start as Python's re.match) gets the ordinal (group, the numbers the
+ * regex captures, suffix when >= 0); 99999 as suffix is timm's
+ * MATCH_PREV_GROUP (joins the previous layer). A list ends with regex NULL. */
+typedef struct {
+  int group;
+  const char *regex;
+  int suffix;
+} cz_zoo_group_rule;
+
 /* Builds the model on graph g, reading value `input`; stores the logits
  * value id in *logits. Parameters are created zero or at their fixed
  * initial value (BatchNorm weight 1); cz_zoo_build initializes them. */
@@ -45,6 +57,10 @@ struct cz_zoo_entry {
    * seed); NULL: cz_zoo_build's default (He fan_out convs, Linear
    * normal(0, 0.01), zero biases). */
   void (*init)(cz_graph *g, uint64_t seed);
+  /* timm's group_matcher rules; NULL: the reference model has none (a
+   * plain nn.Module: timm's layer decay then puts every parameter in one
+   * layer). */
+  const cz_zoo_group_rule *groups;
 };
 
 /* NULL when unknown. */

@@ -205,7 +205,7 @@ static const pcv_variant kMb025 = {PCV_MOBILENET, 0.25, false},
                          kV2075 = {PCV_MOBILENETV2, 0.75, false},
                          kSq10 = {PCV_SQUEEZENET, 1.0, false}, kR18wd4 = {PCV_RESNET, 0.25, false};
 
-#define PCV(zoo, ref, var) {zoo, "pytorchcv", ref, 3, 224, 224, build, &var, NULL}
+#define PCV(zoo, ref, var) {zoo, "pytorchcv", ref, 3, 224, 224, build, &var, NULL, NULL}
 const cz_zoo_entry cz_zoo_family_pytorchcv[] = {
     PCV("mobilenet_a025_pt", "mobilenet_wd4", kMb025),
     PCV("mobilenet_a050_pt", "mobilenet_wd2", kMb050),

@@ -162,15 +162,15 @@ static const st_mbv1 kMbv1 = {1.0, 7, "193 to 416"}, kMbv1q = {0.25, 7, "193 to 
                      kMbv1q96 = {0.25, 3, "65 to 160"};
 
 const cz_zoo_entry cz_zoo_family_st[] = {
-    {"st_resnetpico_actrelu_pt", "st", "STResNetPico", 3, 224, 224, build_st_resnet, &kPico, NULL},
-    {"st_resnetnano_actrelu_pt", "st", "STResNetNano", 3, 224, 224, build_st_resnet, &kNano, NULL},
-    {"st_resnetmicro_actrelu_pt", "st", "STResNetMicro", 3, 224, 224, build_st_resnet, &kMicro, NULL},
-    {"st_resnetmilli_actrelu_pt", "st", "STResNetMilli", 3, 224, 224, build_st_resnet, &kMilli, NULL},
-    {"st_resnettiny_actrelu_pt", "st", "STResNetTiny", 3, 224, 224, build_st_resnet, &kTiny, NULL},
-    {"mobilenet_v1_pt", "st", "MobileNetV1(width_mult=1.0)", 3, 224, 224, build_st_mbv1, &kMbv1, NULL},
+    {"st_resnetpico_actrelu_pt", "st", "STResNetPico", 3, 224, 224, build_st_resnet, &kPico, NULL, NULL},
+    {"st_resnetnano_actrelu_pt", "st", "STResNetNano", 3, 224, 224, build_st_resnet, &kNano, NULL, NULL},
+    {"st_resnetmicro_actrelu_pt", "st", "STResNetMicro", 3, 224, 224, build_st_resnet, &kMicro, NULL, NULL},
+    {"st_resnetmilli_actrelu_pt", "st", "STResNetMilli", 3, 224, 224, build_st_resnet, &kMilli, NULL, NULL},
+    {"st_resnettiny_actrelu_pt", "st", "STResNetTiny", 3, 224, 224, build_st_resnet, &kTiny, NULL, NULL},
+    {"mobilenet_v1_pt", "st", "MobileNetV1(width_mult=1.0)", 3, 224, 224, build_st_mbv1, &kMbv1, NULL, NULL},
     {"mobilenet_v1_0.25_pt", "st", "MobileNetV1(width_mult=0.25)", 3, 224, 224, build_st_mbv1,
-     &kMbv1q, NULL},
+     &kMbv1q, NULL, NULL},
     {"mobilenet_v1_0.25_96px_pt", "st", "MobileNetV1(width_mult=0.25,last_pooling_size=3)", 3,
-     96, 96, build_st_mbv1, &kMbv1q96, NULL},
+     96, 96, build_st_mbv1, &kMbv1q96, NULL, NULL},
     {0},
 };

@@ -48,12 +48,27 @@ static void init(cz_graph *g, uint64_t seed) {
   zl_init_weights(g, seed, ZL_INIT_HE_FANOUT_GROUP, ZL_INIT_UNIFORM_FANOUT);
 }
 
-#define TIMM(zoo, ref, model) {zoo, "timm", ref, 3, 224, 224, build, &model, init}
+/* group_matcher(coarse=False) of timm's EfficientNet (mobilenetv2_*,
+ * semnasnet_*: the head conv and its norm join the last block) and
+ * MobileNetV3 (mobilenetv4_*: the head is left to the unmatched layer). */
+static const cz_zoo_group_rule kEffnetGroups[] = {
+    {0, "^conv_stem|bn1", -1},
+    {1, "^blocks\\.([0-9]+)\\.([0-9]+)", -1},
+    {1, "conv_head|bn2", 99999},
+    {0, NULL, 0},
+};
+static const cz_zoo_group_rule kMnv3Groups[] = {
+    {0, "^conv_stem|bn1", -1},
+    {1, "^blocks\\.([0-9]+)\\.([0-9]+)", -1},
+    {0, NULL, 0},
+};
+
+#define TIMM(zoo, ref, model, groups) {zoo, "timm", ref, 3, 224, 224, build, &model, init, groups}
 
 const cz_zoo_entry cz_zoo_family_timm[] = {
-    TIMM("mobilenetv2_a050_pt", "mobilenetv2_050", kMbv2_050),
-    TIMM("mobilenetv2_a100_pt", "mobilenetv2_100", kMbv2_100),
-    TIMM("semnasnet100_pt", "semnasnet_100", kSemnasnet100),
-    TIMM("mobilenetv4small_pt", "mobilenetv4_conv_small", kMnv4ConvSmall),
+    TIMM("mobilenetv2_a050_pt", "mobilenetv2_050", kMbv2_050, kEffnetGroups),
+    TIMM("mobilenetv2_a100_pt", "mobilenetv2_100", kMbv2_100, kEffnetGroups),
+    TIMM("semnasnet100_pt", "semnasnet_100", kSemnasnet100, kEffnetGroups),
+    TIMM("mobilenetv4small_pt", "mobilenetv4_conv_small", kMnv4ConvSmall, kMnv3Groups),
     {0},
 };

@@ -229,12 +229,12 @@ static void init_shuffle(cz_graph *g, uint64_t seed) {
   zl_init_weights(g, seed, ZL_INIT_TORCH_DEFAULT, ZL_INIT_TORCH_DEFAULT);
 }
 
-#define TV(zoo, ref, v, init) {zoo, "torchvision", ref, 3, 224, 224, build, &v, init}
+#define TV(zoo, ref, v, init) {zoo, "torchvision", ref, 3, 224, 224, build, &v, init, NULL}
 
 const cz_zoo_entry cz_zoo_family_torchvision[] = {
     /* ST lists it among its own models (its checkpoints and loading rules). */
     {"mobilenetv2_w035_pt", "st", "torchvision.mobilenet_v2(width_mult=0.35)", 3, 224, 224, build,
-     &kMbv2_035, init_mbv2},
+     &kMbv2_035, init_mbv2, NULL},
     TV("mnasnet_d050_pt", "mnasnet0_5", kMnasnet05, init_mnasnet),
     TV("shufflenetv2_x050_pt", "shufflenet_v2_x0_5", kShuffle05, init_shuffle),
     TV("shufflenetv2_x100_pt", "shufflenet_v2_x1_0", kShuffle10, init_shuffle),

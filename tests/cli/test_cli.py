@@ -420,7 +420,7 @@ class Runs(CzooCase):
                 self.assertEqual(r.returncode, 2, mode + ": " + r.stderr)
                 self.assertIn(EMPTY_CLASS, r.stderr, mode)
                 continue
-            elif service in ("evaluation", "prediction"):
+            elif service in ("evaluation", "prediction", "quantization"):
                 # Built: the service runs and stops at this test's empty data.
                 self.assertNotEqual(r.returncode, 0, mode)
                 self.assertIn("czoo: error: ", r.stderr, mode)

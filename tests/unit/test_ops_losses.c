@@ -288,11 +288,63 @@ static void test_loss_errors(void **state) {
   cz_graph_free(g);
 }
 
+
+/* JsdCrossEntropy (timm's AugMix loss): finite differences on labels with
+ * smoothing, on soft targets, and with logits far enough apart that the
+ * mixture's clamp at 1e-7 is active; fast and reference kernels agree
+ * exactly (both run in double). Values against timm: test_ops_torch. */
+static void test_jsd_fd(void **state) {
+  (void)state;
+  for (int c = 0; c < 3; c++) {
+    const char *what[3] = {"labels, smoothing 0.1", "soft targets", "clamped mixture"};
+    bool soft = c == 1;
+    cz_graph *g = soft ? loss_graph("JsdCrossEntropy", 6, 5, CZ_F32, cz_shape2(6, 5))
+                       : loss_graph("JsdCrossEntropy", 6, 5, CZ_I64, cz_shape1(6));
+    if (!soft) cz_node_set_float(g, 0, "smoothing", 0.1f);
+    cz_node_set_int(g, 0, "num_splits", 3);
+    ct_inputs in = ct_inputs_random(g, 21 + c, c == 2 ? 9.0f : 2.0f);
+    if (soft) {
+      float *t = in.data[1];
+      for (int i = 0; i < 30; i++) t[i] = fabsf(t[i]) / 4.0f;
+    } else {
+      fill_labels(in.data[1], 6, 5, 7);
+    }
+    /* large logits: M has elements below the 1e-7 clamp (a kink), and the loss is
+     * large, so a step between FD_H and the float32 rounding noise */
+    double e = ct_check_fd(g, &in, true, c == 2 ? 1e-2 : FD_H, 30, 5, FD_FLOOR, true);
+    printf("JsdCrossEntropy (%s) finite differences %.3g (bound %.0e)\n", what[c], e, FD_BOUND);
+    assert_true(e < FD_BOUND);
+    ct_run a = ct_run_graph(g, &in, true, true, true, 9);
+    ct_run b = ct_run_graph(g, &in, true, true, false, 9);
+    assert_true(ct_compare_runs(&a, &b, 1e-3) == 0.0);
+    ct_run_free(&a);
+    ct_run_free(&b);
+    ct_inputs_free(&in);
+    cz_graph_free(g);
+  }
+}
+
+
+static void test_jsd_errors(void **state) {
+  (void)state;
+  cz_graph *g = loss_graph("JsdCrossEntropy", 4, 10, CZ_I64, cz_shape1(4));
+  cz_node_set_int(g, 0, "num_splits", 3);
+  expect_err(g, "node 'loss' (JsdCrossEntropy): num_splits is 3, expected at least 2 and "
+                "dividing the 4 rows");
+  cz_graph_free(g);
+  g = loss_graph("JsdCrossEntropy", 6, 10, CZ_F32, cz_shape2(6, 10));
+  cz_node_set_float(g, 0, "smoothing", 0.1f);
+  expect_err(g, "node 'loss' (JsdCrossEntropy): smoothing 0.1 with soft targets: timm applies "
+                "label smoothing to integer labels only (expected 0)");
+  cz_graph_free(g);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sce_values),     cmocka_unit_test(test_sce_fd_and_fast),
       cmocka_unit_test(test_soft_target_ce), cmocka_unit_test(test_bce_values),
       cmocka_unit_test(test_bce_fd_and_fast), cmocka_unit_test(test_loss_errors),
+      cmocka_unit_test(test_jsd_fd),          cmocka_unit_test(test_jsd_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -53,40 +53,45 @@ static void test_ops_vs_torch(void **state) {
   }
   const char *per = getenv("CZOO_ORACLE_PER_OP");
   int per_op = per ? atoi(per) : 0;
-  struct dirent **files = NULL;
-  int n = scandir(dir, &files, is_case, alphasort);
-  if (n <= 0) fail_msg("no *.czt case bundles in %s (did oracle.gen_ops run?)", dir);
-
   char seen_op[128][64];
   int seen_count[128], n_seen = 0, runs = 0, failures = 0;
   cz_strbuf failed;
   cz_sb_init(&failed);
-  for (int f = 0; f < n; f++) {
-    char *path = cz_asprintf("%s/%s", dir, files[f]->d_name);
-    char name[256];
-    snprintf(name, sizeof name, "%.*s", (int)strlen(files[f]->d_name) - 4, files[f]->d_name);
-    ct_bundle *b = ct_bundle_read(path);
-    char op[64];
-    ct_oracle_op(b, op, sizeof op);
-    int k = 0;
-    while (k < n_seen && strcmp(seen_op[k], op) != 0) k++;
-    if (k == n_seen && n_seen < 128) {
-      snprintf(seen_op[n_seen], sizeof seen_op[n_seen], "%s", op);
-      seen_count[n_seen++] = 0;
+  /* CZOO_ORACLE_DIR may list several folders separated by ':' (the torch
+   * cases and the timm ones) */
+  char *dirs = cz_xstrdup(dir), *save = NULL;
+  for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+    struct dirent **files = NULL;
+    int n = scandir(d, &files, is_case, alphasort);
+    if (n <= 0) fail_msg("no *.czt case bundles in %s (did the oracle.gen_ops* fixtures run?)", d);
+    for (int f = 0; f < n; f++) {
+      char *path = cz_asprintf("%s/%s", d, files[f]->d_name);
+      char name[256];
+      snprintf(name, sizeof name, "%.*s", (int)strlen(files[f]->d_name) - 4, files[f]->d_name);
+      ct_bundle *b = ct_bundle_read(path);
+      char op[64];
+      ct_oracle_op(b, op, sizeof op);
+      int k = 0;
+      while (k < n_seen && strcmp(seen_op[k], op) != 0) k++;
+      if (k == n_seen && n_seen < 128) {
+        snprintf(seen_op[n_seen], sizeof seen_op[n_seen], "%s", op);
+        seen_count[n_seen++] = 0;
+      }
+      bool take = k == 128 || per_op <= 0 || seen_count[k]++ < per_op;
+      for (int ref = 0; take && ref < 2; ref++) {
+        ct_oracle_result r;
+        bool ok = ct_oracle_run(b, ref == 1, &r);
+        report(name, op, ref == 1, ok, &r, &failed);
+        runs++;
+        failures += !ok;
+      }
+      ct_bundle_free(b);
+      free(path);
+      free(files[f]);
     }
-    bool take = k == 128 || per_op <= 0 || seen_count[k]++ < per_op;
-    for (int ref = 0; take && ref < 2; ref++) {
-      ct_oracle_result r;
-      bool ok = ct_oracle_run(b, ref == 1, &r);
-      report(name, op, ref == 1, ok, &r, &failed);
-      runs++;
-      failures += !ok;
-    }
-    ct_bundle_free(b);
-    free(path);
-    free(files[f]);
+    free(files);
   }
-  free(files);
+  free(dirs);
   printf("%d case runs (%d ops), %d failed\n", runs, n_seen, failures);
   if (failures) {
     printf("failed:\n%s", failed.data);

@@ -254,6 +254,39 @@ static void test_weight_decay_groups(void **state) {
   cz_optim_free(o);
 }
 
+/* Layer decay: each parameter's lr is the group lr times its scale, the
+ * weight decay skips rank <= 1 only (timm's param_groups_layer_decay keeps
+ * it on a 2-D ".bias"), and the logged lr is the mean over timm's groups
+ * (layer, decay or not) in order of first appearance. */
+static void test_layer_decay_groups(void **state) {
+  (void)state;
+  float d[12] = {0}, g[12] = {0};
+  cz_train_param p[] = {
+      {"conv.weight", d, g, 4, {.rank = 2, .d = {2, 2}}},
+      {"conv.bias", d + 4, g + 4, 2, {.rank = 1, .d = {2}}},
+      {"fc.weight", d + 6, g + 6, 4, {.rank = 2, .d = {2, 2}}},
+      {"fc.bias", d + 10, g + 10, 2, {.rank = 2, .d = {1, 2}}},
+  };
+  const double scale[4] = {0.5, 0.5, 1.0, 1.0};
+  const int layer[4] = {0, 0, 1, 1};
+  cz_optim_config cfg = {.opt = "momentum", .lr = 0.1, .weight_decay = 0.05, .momentum = 0.9,
+                         .has_layer_decay = true, .layer_decay = 0.5, .lr_scale = scale,
+                         .lr_layer = layer};
+  cz_optim *o = NULL;
+  assert_null(cz_optim_new(&cfg, p, 4, &o));
+  assert_int_equal(cz_optim_group_count(o), 3); /* fc.bias is 2-D: fc.weight's group */
+  assert_true(cz_optim_param_lr(o, 0) == 0.05 && cz_optim_param_lr(o, 3) == 0.1);
+  assert_true(cz_optim_lr(o) == (0.05 + 0.05 + 0.1) / 3);
+  assert_true(cz_optim_param_weight_decay(o, 1) == 0.0);
+  assert_true(cz_optim_param_weight_decay(o, 3) == 0.05);
+  cz_optim_set_lr(o, 0.2);
+  assert_true(cz_optim_param_lr(o, 1) == 0.1);
+  for (int i = 0; i < 12; i++) g[i] = 1.0f;
+  cz_optim_step(o); /* SGD momentum, first step: w -= lr_i * (g + wd_i * w), w = 0 */
+  assert_true(d[0] == -0.1f && d[4] == -0.1f && d[6] == -0.2f && d[10] == -0.2f);
+  cz_optim_free(o);
+}
+
 static void expect_error(const cz_optim_config *cfg, const char *part1, const char *part2) {
   float d[2] = {0}, g[2] = {0};
   cz_train_param p = {"w", d, g, 2, {.rank = 1, .d = {2}}};
@@ -276,7 +309,7 @@ static void test_errors(void **state) {
   c.opt = "adam";
   c.has_layer_decay = true;
   c.layer_decay = 0.75;
-  expect_error(&c, "training.optimizer.layer_decay", "not supported");
+  expect_error(&c, "optimizer", "layer_decay without per-parameter scales");
   c.has_layer_decay = false;
   c.opt = "sgd";
   c.momentum = 0;
@@ -346,7 +379,7 @@ int main(void) {
       cmocka_unit_test(test_matches_reference),
       cmocka_unit_test(test_resume_is_exact),
       cmocka_unit_test(test_weight_decay_groups),
-      cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_errors), cmocka_unit_test(test_layer_decay_groups),
       cmocka_unit_test(test_config_section),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
