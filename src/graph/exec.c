@@ -33,6 +33,8 @@ struct cz_exec {
   bool forward_valid; /* a forward ran since the last backward */
   uint64_t step;
   double *t_fwd, *t_bwd;
+  void **packed;      /* node id -> weights packed once (pack_weights), or NULL */
+  int nn;             /* nodes when planned */
 };
 
 static bool has_data(const cz_value *v) {
@@ -236,8 +238,34 @@ cz_err *cz_exec_new(cz_graph *g, const cz_exec_opts *o, cz_exec **out) {
   }
   ex->t_fwd = cz_xcalloc((size_t)nn + 1, sizeof(double));
   ex->t_bwd = cz_xcalloc((size_t)nn + 1, sizeof(double));
+  ex->packed = cz_xcalloc((size_t)nn + 1, sizeof *ex->packed);
+  ex->nn = nn;
+  cz_exec_repack(ex);
   *out = ex;
   return NULL;
+}
+
+/* Training changes the weights every step and the reference kernels read
+ * them as they are: packing is for fast inference only. */
+static bool packs(const cz_exec *ex) {
+  return ex->o.pack_weights && !ex->o.training && !ex->o.backward && !ex->o.reference;
+}
+
+void cz_exec_repack(cz_exec *ex) {
+  if (!packs(ex)) return;
+  const cz_graph *g = ex->g;
+  for (int s = 0; s < ex->F; s++) {
+    int id = ex->order[s];
+    const cz_node *n = &g->nodes[id];
+    if (!n->op->pack || !n->op->packed_bytes) continue;
+    size_t bytes = n->op->packed_bytes(g, n);
+    if (!bytes) continue;
+    if (!ex->packed[id]) {
+      ex->packed[id] = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+      if (!ex->packed[id]) (void)cz_xmalloc(bytes); /* aborts with the allocator's message */
+    }
+    n->op->pack(g, n, ex->packed[id]);
+  }
 }
 
 void cz_exec_free(cz_exec *ex) {
@@ -258,6 +286,8 @@ void cz_exec_free(cz_exec *ex) {
   free(ex->bwork_off);
   free(ex->t_fwd);
   free(ex->t_bwd);
+  for (int i = 0; i < ex->nn; i++) free(ex->packed[i]);
+  free(ex->packed);
   free(ex);
 }
 
@@ -314,6 +344,7 @@ void cz_exec_forward(cz_exec *ex) {
     cz_kctx k;
     fill_kctx(ex, id, &k);
     if (ex->fwork_off[id] != SIZE_MAX) k.work = ex->arena + ex->fwork_off[id];
+    k.packed = ex->packed[id];
     double t0 = ex->o.profile ? omp_get_wtime() : 0;
     ex->g->nodes[id].op->forward(&k);
     if (ex->o.profile) ex->t_fwd[id] += omp_get_wtime() - t0;

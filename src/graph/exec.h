@@ -23,6 +23,11 @@ typedef struct {
    * calibration reads every activation. NULL: none. */
   void (*observe)(void *ctx, int value, const cz_tensor *t);
   void *observe_ctx;
+  /* Inference: pack constant weights once for the fast kernels when the
+   * executor is planned (ignored with training, backward or reference).
+   * The weights must then stay as they are, or cz_exec_repack follows
+   * every change. */
+  bool pack_weights;
 } cz_exec_opts;
 
 typedef struct cz_exec cz_exec;
@@ -33,6 +38,8 @@ typedef struct cz_exec cz_exec;
  * differentiated. */
 cz_err *cz_exec_new(cz_graph *g, const cz_exec_opts *o, cz_exec **out);
 void cz_exec_free(cz_exec *ex);
+/* With pack_weights: packs the weights again after they changed. */
+void cz_exec_repack(cz_exec *ex);
 
 /* Graph input i's buffer (NHWC for rank-4 float inputs): write it before
  * cz_exec_forward. */

@@ -1,13 +1,13 @@
 /* Convolution kernel paths and their scratch layouts (k_conv.h). */
 #include "kernels/k_conv.h"
 
-#include <omp.h>
 #include <string.h>
 
 #include "kernels/k_conv_direct.h"
 #include "kernels/k_dw.h"
 #include "kernels/k_gemm.h"
 #include "kernels/k_simd.h"
+#include "util/pool.h"
 
 /* im2col tiles hold about this many floats (128 KiB: L2-resident). */
 #define TILE_FLOATS 32768
@@ -256,6 +256,18 @@ static void col2im_add(const cz_k_conv *p, const dims_t *d, const float *dcol, i
   }
 }
 
+/* ---- jobs for the pool (util/pool.h): one context for every loop ---- */
+typedef struct {
+  const cz_k_conv *p, *q; /* q: the flipped problem of a stride-1 depthwise dx */
+  const dims_t *d;
+  const ws_t *ws;
+  const float *x, *b, *dy, *wr;
+  float *y;
+  const cz_k_conv_grads *gr;
+  int64_t rows, S, T;
+  size_t block, part_at;
+} kjob;
+
 /* ---- forward ---- */
 
 /* wr[(kh*KW + kw)*C + c] = w[c, 0, kh, kw], flipped in both axes when flip. */
@@ -265,23 +277,30 @@ static void pack_dw(const cz_k_conv *p, const float *w, float *wr, bool flip) {
     for (int64_t t = 0; t < KK; t++) wr[(flip ? KK - 1 - t : t) * p->C + c] = w[c * KK + t];
 }
 
-static void forward_dw(const cz_k_conv *p, const float *x, const float *w, const float *b,
-                       float *y, const ws_t *ws) {
-  pack_dw(p, w, ws->wr, false);
-  int64_t rows = p->N * p->Ho, chunks = cdiv(rows, DW_ROWS);
-  /* Contiguous runs of chunks of a few rows per thread (each row's result
-   * is the same whichever chunk computes it); a fused activation clamps
-   * each chunk while it is in cache. */
-#pragma omp parallel for schedule(static) num_threads(cz_k_threads(chunks))
-  for (int64_t q = 0; q < chunks; q++) {
-    int64_t r = q * DW_ROWS, re = min64(rows, r + DW_ROWS);
-    cz_k_dw_fwd_rows(p, x, ws->wr, b, y, false, r, re);
-    if (p->clamp) cz_k_clamp(y + r * p->Wo * p->C, (re - r) * p->Wo * p->C, 1, p->lo, p->hi);
-  }
+/* Chunks of a few rows (each row's result is the same whichever chunk
+ * computes it); the row kernels apply a fused activation as they store. */
+static void dw_fwd_job(void *cv, int64_t q, int slot) {
+  (void)slot;
+  const kjob *c = cv;
+  const cz_k_conv *p = c->p;
+  int64_t r = q * DW_ROWS, re = min64(c->rows, r + DW_ROWS);
+  cz_k_dw_fwd_rows(p, c->x, c->wr, c->b, c->y, false, r, re); /* clamps when p->clamp */
 }
 
+static void forward_dw(const cz_k_conv *p, const float *x, const float *w, const float *b,
+                       float *y, const ws_t *ws, const float *packed) {
+  const float *wr = packed;
+  if (!wr) pack_dw(p, w, ws->wr, false), wr = ws->wr;
+  int64_t rows = p->N * p->Ho, chunks = cdiv(rows, DW_ROWS);
+  kjob kj = {.p = p, .x = x, .wr = wr, .b = b, .y = y, .rows = rows};
+  double macs = (double)(rows * p->Wo * p->C * p->kh * p->kw);
+  cz_pool_run(chunks, cz_k_threads_for(chunks, macs), dw_fwd_job, &kj);
+}
+
+static size_t pw_group_bytes(const dims_t *d);
+
 static void forward_pw(const cz_k_conv *p, const dims_t *d, const float *x, const float *w,
-                       const float *b, float *y, const ws_t *ws) {
+                       const float *b, float *y, const ws_t *ws, const char *packed) {
   for (int64_t g = 0; g < p->group; g++) {
     cz_k_gemm_args a = {.M = d->P, .N = d->Mg, .K = d->Cg,
                         .a = x + g * d->Cg, .a_rs = p->C, .a_cs = 1,
@@ -289,75 +308,180 @@ static void forward_pw(const cz_k_conv *p, const dims_t *d, const float *x, cons
                         .alpha = 1.0f, .c = y + g * d->Mg, .c_rs = p->M, .c_cs = 1,
                         .bias = b ? b + g * d->Mg : NULL, .acc = false,
                         .clamp = p->clamp, .lo = p->lo, .hi = p->hi};
+    if (packed) a.b_packed = packed + (size_t)g * pw_group_bytes(d);
     cz_k_gemm(&a, ws->gw, true);
   }
 }
 
-static void forward_im2col(const cz_k_conv *p, const dims_t *d, const float *x, const float *w,
-                           const float *b, float *y, const ws_t *ws) {
-  /* wr[g][(kh*KW + kw)*Cg + c][m]: B of the GEMM, row-major. */
+/* wr[g][(kh*KW + kw)*Cg + c][m]: B of the im2col GEMM, row-major. */
+static void pack_im2col(const cz_k_conv *p, const dims_t *d, const float *w, float *wr) {
   for (int64_t g = 0; g < p->group; g++)
     for (int64_t m = 0; m < d->Mg; m++)
       for (int64_t c = 0; c < d->Cg; c++)
         for (int64_t t = 0; t < d->KK; t++)
-          ws->wr[(g * d->KCg + t * d->Cg + c) * d->Mg + m] =
-              w[((g * d->Mg + m) * d->Cg + c) * d->KK + t];
-#pragma omp parallel num_threads(cz_k_threads(d->ntiles))
-  {
-    float *col = ws->slots + (size_t)omp_get_thread_num() * ws->slot_floats;
-    float *gw = col + tile_floats(d);
-#pragma omp for schedule(static)
-    for (int64_t t = 0; t < d->ntiles; t++) {
-      int64_t p0 = t * d->TP, tp = min64(d->TP, d->P - p0);
+          wr[(g * d->KCg + t * d->Cg + c) * d->Mg + m] = w[((g * d->Mg + m) * d->Cg + c) * d->KK + t];
+}
+
+/* One tile of output pixels, in the participant's scratch block. */
+static void im2col_fwd_job(void *cv, int64_t t, int slot) {
+  const kjob *c = cv;
+  const cz_k_conv *p = c->p;
+  const dims_t *d = c->d;
+  float *col = c->ws->slots + (size_t)slot * c->ws->slot_floats;
+  float *gw = col + tile_floats(d);
+  int64_t p0 = t * d->TP, tp = min64(d->TP, d->P - p0);
+  for (int64_t g = 0; g < p->group; g++) {
+    im2col(p, d, c->x, g, p0, tp, col);
+    cz_k_gemm_args a = {.M = tp, .N = d->Mg, .K = d->KCg,
+                        .a = col, .a_rs = d->KCg, .a_cs = 1,
+                        .b = c->wr + g * d->KCg * d->Mg, .b_rs = d->Mg, .b_cs = 1,
+                        .alpha = 1.0f, .c = c->y + p0 * p->M + g * d->Mg, .c_rs = p->M,
+                        .c_cs = 1, .bias = c->b ? c->b + g * d->Mg : NULL, .acc = false,
+                        .clamp = p->clamp, .lo = p->lo, .hi = p->hi};
+    cz_k_gemm(&a, gw, false);
+  }
+}
+
+static void forward_im2col(const cz_k_conv *p, const dims_t *d, const float *x, const float *w,
+                           const float *b, float *y, const ws_t *ws, const float *packed) {
+  const float *wr = packed;
+  if (!wr) pack_im2col(p, d, w, ws->wr), wr = ws->wr;
+  kjob kj = {.p = p, .d = d, .ws = ws, .x = x, .wr = wr, .b = b, .y = y};
+  cz_pool_run(d->ntiles, cz_k_threads(d->ntiles), im2col_fwd_job, &kj);
+}
+
+/* ---- weights packed once (inference) ----
+ * A header naming the instruction set and path the packing was made for,
+ * then at PK_HDR bytes: depthwise wr (pack_dw), pointwise one packed GEMM
+ * B per group, direct the direct kernel's panels, im2col wr
+ * (pack_im2col). A packing made for another instruction set is ignored. */
+#define PK_HDR 64
+typedef struct {
+  int32_t isa, path;
+} pk_hdr;
+
+static size_t pw_group_bytes(const dims_t *d) {
+  return (cz_k_gemm_packed_bytes(d->Cg, d->Mg) + 63) & ~(size_t)63;
+}
+
+size_t cz_k_conv_packed_bytes(const cz_k_conv *p) {
+  dims_t d = dims_of(p);
+  size_t body = 0;
+  switch (cz_k_conv_path_of(p)) {
+    case CZ_K_CONV_DEPTHWISE: body = (size_t)(d.KK * p->C) * sizeof(float); break;
+    case CZ_K_CONV_POINTWISE: body = (size_t)p->group * pw_group_bytes(&d); break;
+    case CZ_K_CONV_IM2COL:
+      body = (cz_k_direct_ok(p) ? cz_k_direct_packed_floats(p) : (size_t)(p->M * d.KCg)) *
+             sizeof(float);
+      break;
+  }
+  return PK_HDR + body;
+}
+
+void cz_k_conv_pack(const cz_k_conv *p, const float *w, void *packed) {
+  dims_t d = dims_of(p);
+  cz_k_conv_path path = cz_k_conv_path_of(p);
+  *(pk_hdr *)packed = (pk_hdr){.isa = (int32_t)cz_k_isa(), .path = (int32_t)path};
+  char *body = (char *)packed + PK_HDR;
+  switch (path) {
+    case CZ_K_CONV_DEPTHWISE: pack_dw(p, w, (float *)body, false); break;
+    case CZ_K_CONV_POINTWISE:
       for (int64_t g = 0; g < p->group; g++) {
-        im2col(p, d, x, g, p0, tp, col);
-        cz_k_gemm_args a = {.M = tp, .N = d->Mg, .K = d->KCg,
-                            .a = col, .a_rs = d->KCg, .a_cs = 1,
-                            .b = ws->wr + g * d->KCg * d->Mg, .b_rs = d->Mg, .b_cs = 1,
-                            .alpha = 1.0f, .c = y + p0 * p->M + g * d->Mg, .c_rs = p->M,
-                            .c_cs = 1, .bias = b ? b + g * d->Mg : NULL, .acc = false,
-                            .clamp = p->clamp, .lo = p->lo, .hi = p->hi};
-        cz_k_gemm(&a, gw, false);
+        cz_k_gemm_args a = {.M = d.P, .N = d.Mg, .K = d.Cg, .b = w + g * d.Mg * d.Cg,
+                            .b_rs = 1, .b_cs = d.Cg, .alpha = 1.0f};
+        cz_k_gemm_pack_b(&a, body + (size_t)g * pw_group_bytes(&d));
       }
-    }
+      break;
+    case CZ_K_CONV_IM2COL:
+      if (cz_k_direct_ok(p))
+        cz_k_direct_pack(p, w, (float *)body);
+      else
+        pack_im2col(p, &d, w, (float *)body);
+      break;
+  }
+}
+
+void cz_k_conv_forward_packed(const cz_k_conv *p, const float *x, const float *w, const float *b,
+                              float *y, void *work, const void *packed) {
+  ws_t ws;
+  layout(p, false, work, &ws);
+  dims_t d = dims_of(p);
+  cz_k_conv_path path = cz_k_conv_path_of(p);
+  const pk_hdr *h = packed;
+  const char *body = NULL;
+  if (h && h->isa == (int32_t)cz_k_isa() && h->path == (int32_t)path)
+    body = (const char *)packed + PK_HDR;
+  switch (path) {
+    case CZ_K_CONV_DEPTHWISE: forward_dw(p, x, w, b, y, &ws, (const float *)body); break;
+    case CZ_K_CONV_POINTWISE: forward_pw(p, &d, x, w, b, y, &ws, body); break;
+    case CZ_K_CONV_IM2COL:
+      if (cz_k_direct_ok(p))
+        cz_k_direct_forward(p, x, w, b, y, ws.slots, (const float *)body);
+      else
+        forward_im2col(p, &d, x, w, b, y, &ws, (const float *)body);
+      break;
   }
 }
 
 void cz_k_conv_forward(const cz_k_conv *p, const float *x, const float *w, const float *b,
                        float *y, void *work) {
-  ws_t ws;
-  layout(p, false, work, &ws);
-  dims_t d = dims_of(p);
-  switch (cz_k_conv_path_of(p)) {
-    case CZ_K_CONV_DEPTHWISE: forward_dw(p, x, w, b, y, &ws); break;
-    case CZ_K_CONV_POINTWISE: forward_pw(p, &d, x, w, b, y, &ws); break;
-    case CZ_K_CONV_IM2COL:
-      if (cz_k_direct_ok(p))
-        cz_k_direct_forward(p, x, w, b, y, ws.slots);
-      else
-        forward_im2col(p, &d, x, w, b, y, &ws);
-      break;
-  }
+  cz_k_conv_forward_packed(p, x, w, b, y, work, NULL);
 }
 
 /* ---- backward ---- */
+
+/* Bias-gradient slice s: its pixels' dy summed into its own partial. */
+static void bias_job(void *cv, int64_t s, int slot) {
+  (void)slot;
+  const kjob *c = cv;
+  int64_t S = c->S, M = c->p->M, P = c->d->P;
+  float *part = c->ws->bpart + s * M;
+  for (int64_t m = 0; m < M; m++) part[m] = 0.0f;
+  for (int64_t q = s * P / S; q < (s + 1) * P / S; q++)
+    for (int64_t m = 0; m < M; m++) part[m] += c->dy[q * M + m];
+}
 
 /* db = sum over pixels of dy, as bslices partial sums added in order. */
 static void bias_grad(const cz_k_conv *p, const dims_t *d, const float *dy, float *db, bool acc,
                       const ws_t *ws) {
   int64_t S = ws->bslices, M = p->M;
-#pragma omp parallel for schedule(static) num_threads(cz_k_threads(S))
-  for (int64_t s = 0; s < S; s++) {
-    float *part = ws->bpart + s * M;
-    for (int64_t m = 0; m < M; m++) part[m] = 0.0f;
-    for (int64_t q = s * d->P / S; q < (s + 1) * d->P / S; q++)
-      for (int64_t m = 0; m < M; m++) part[m] += dy[q * M + m];
-  }
+  kjob kj = {.p = p, .d = d, .ws = ws, .dy = dy, .S = S};
+  cz_pool_run(S, cz_k_threads(S), bias_job, &kj);
   for (int64_t m = 0; m < M; m++) {
     float v = ws->bpart[m];
     for (int64_t s = 1; s < S; s++) v += ws->bpart[s * M + m];
     db[m] = acc ? db[m] + v : v;
   }
+}
+
+/* Stride-1 depthwise dx: a chunk of rows of the flipped forward. */
+static void dw_dx1_job(void *cv, int64_t j, int slot) {
+  (void)slot;
+  const kjob *c = cv;
+  int64_t r = j * DW_ROWS, re = min64(c->rows, r + DW_ROWS);
+  cz_k_dw_fwd_rows(c->q, c->dy, c->wr, NULL, c->gr->dx, c->gr->dx_acc, r, re);
+}
+
+/* Strided depthwise dx: one image (no two jobs touch the same dx). */
+static void dw_dx_scatter_job(void *cv, int64_t n, int slot) {
+  (void)slot;
+  const kjob *c = cv;
+  const cz_k_conv *p = c->p;
+  int64_t img = p->H * p->W * p->C;
+  if (!c->gr->dx_acc) memset(c->gr->dx + n * img, 0, (size_t)img * sizeof(float));
+  cz_k_dw_dx_scatter(p, c->dy, c->wr, c->gr->dx, n);
+}
+
+/* Depthwise weight (and bias) gradient slice s into its own partials. */
+static void dw_dw_job(void *cv, int64_t s, int slot) {
+  (void)slot;
+  const kjob *c = cv;
+  int64_t S = c->S, C = c->p->C, KK = c->d->KK;
+  float *pw = c->ws->wpart + s * KK * C, *pb = c->ws->bpart + s * C;
+  memset(pw, 0, (size_t)(KK * C) * sizeof(float));
+  memset(pb, 0, (size_t)C * sizeof(float));
+  cz_k_dw_dw_rows(c->p, c->x, c->dy, pw, c->gr->db ? pb : NULL, s * c->rows / S,
+                  (s + 1) * c->rows / S);
 }
 
 static void backward_dw(const cz_k_conv *p, const dims_t *d, const float *x, const float *w,
@@ -371,35 +495,21 @@ static void backward_dw(const cz_k_conv *p, const dims_t *d, const float *x, con
       q.pt = (p->kh - 1) * p->dh - p->pt;
       q.pl = (p->kw - 1) * p->dw - p->pl;
       pack_dw(p, w, ws->wr, true);
-      int64_t rows = p->N * p->H;
-#pragma omp parallel num_threads(cz_k_threads(rows))
-      {
-        int t = omp_get_thread_num(), T = omp_get_num_threads();
-        cz_k_dw_fwd_rows(&q, dy, ws->wr, NULL, gr->dx, gr->dx_acc, t * rows / T,
-                         (t + 1) * rows / T);
-      }
+      int64_t rows = p->N * p->H, chunks = cdiv(rows, DW_ROWS);
+      kjob kj = {.q = &q, .dy = dy, .wr = ws->wr, .gr = gr, .rows = rows};
+      cz_pool_run(chunks, cz_k_threads(chunks), dw_dx1_job, &kj);
     } else {
       /* Strided: scatter, one image per thread so no two threads touch
        * the same dx element. */
       pack_dw(p, w, ws->wr, false);
-      int64_t img = p->H * p->W * p->C;
-#pragma omp parallel for schedule(static) num_threads(cz_k_threads(p->N))
-      for (int64_t n = 0; n < p->N; n++) {
-        if (!gr->dx_acc) memset(gr->dx + n * img, 0, (size_t)img * sizeof(float));
-        cz_k_dw_dx_scatter(p, dy, ws->wr, gr->dx, n);
-      }
+      kjob kj = {.p = p, .dy = dy, .wr = ws->wr, .gr = gr};
+      cz_pool_run(p->N, cz_k_threads(p->N), dw_dx_scatter_job, &kj);
     }
   }
   if (!gr->dw && !gr->db) return;
-  int64_t S = ws->wslices, rows = p->N * p->Ho, C = p->C, KK = d->KK;
-  bool want_b = gr->db != NULL;
-#pragma omp parallel for schedule(static) num_threads(cz_k_threads(S))
-  for (int64_t s = 0; s < S; s++) {
-    float *pw = ws->wpart + s * KK * C, *pb = ws->bpart + s * C;
-    memset(pw, 0, (size_t)(KK * C) * sizeof(float));
-    memset(pb, 0, (size_t)C * sizeof(float));
-    cz_k_dw_dw_rows(p, x, dy, pw, want_b ? pb : NULL, s * rows / S, (s + 1) * rows / S);
-  }
+  int64_t S = ws->wslices, C = p->C, KK = d->KK;
+  kjob kj = {.p = p, .d = d, .ws = ws, .x = x, .dy = dy, .gr = gr, .rows = p->N * p->Ho, .S = S};
+  cz_pool_run(S, cz_k_threads(S), dw_dw_job, &kj);
   if (gr->dw)
     for (int64_t c = 0; c < C; c++)
       for (int64_t t = 0; t < KK; t++) {
@@ -439,6 +549,53 @@ static void backward_pw(const cz_k_conv *p, const dims_t *d, const float *x, con
   if (gr->db) bias_grad(p, d, dy, gr->db, gr->db_acc, ws);
 }
 
+/* dx of image n: dcol = dy * W per tile, added back by col2im. */
+static void im2col_dx_job(void *cv, int64_t n, int slot) {
+  const kjob *c = cv;
+  const cz_k_conv *p = c->p;
+  const dims_t *d = c->d;
+  float *dx = c->gr->dx;
+  float *dcol = c->ws->slots + (size_t)slot * c->ws->slot_floats;
+  float *gw = dcol + tile_floats(d);
+  int64_t HoWo = p->Ho * p->Wo, img = p->H * p->W * p->C;
+  if (!c->gr->dx_acc) memset(dx + n * img, 0, (size_t)img * sizeof(float));
+  for (int64_t q0 = 0; q0 < HoWo; q0 += d->TP) {
+    int64_t p0 = n * HoWo + q0, tp = min64(d->TP, HoWo - q0);
+    for (int64_t g = 0; g < p->group; g++) {
+      cz_k_gemm_args a = {.M = tp, .N = d->KCg, .K = d->Mg,
+                          .a = c->dy + p0 * p->M + g * d->Mg, .a_rs = p->M, .a_cs = 1,
+                          .b = c->ws->wr + g * d->Mg * d->KCg, .b_rs = d->KCg, .b_cs = 1,
+                          .alpha = 1.0f, .c = dcol, .c_rs = d->KCg, .c_cs = 1, .acc = false};
+      cz_k_gemm(&a, gw, false);
+      col2im_add(p, d, dcol, g, p0, tp, dx);
+    }
+  }
+}
+
+/* Weight-gradient slice s: the tiles [s*T/S, (s+1)*T/S) summed into its
+ * own partial dW[g][m][(kh*KW + kw)*Cg + c] (scratch block s). */
+static void im2col_dw_job(void *cv, int64_t s, int slot) {
+  (void)slot;
+  const kjob *c = cv;
+  const cz_k_conv *p = c->p;
+  const dims_t *d = c->d;
+  int64_t S = c->S, T = c->T;
+  float *col = c->ws->slots + (size_t)s * c->block, *gw = col + tile_floats(d);
+  float *part = col + c->part_at;
+  for (int64_t t = s * T / S; t < (s + 1) * T / S; t++) {
+    int64_t p0 = t * d->TP, tp = min64(d->TP, d->P - p0);
+    for (int64_t g = 0; g < p->group; g++) {
+      im2col(p, d, c->x, g, p0, tp, col);
+      cz_k_gemm_args a = {.M = d->Mg, .N = d->KCg, .K = tp,
+                          .a = c->dy + p0 * p->M + g * d->Mg, .a_rs = 1, .a_cs = p->M,
+                          .b = col, .b_rs = d->KCg, .b_cs = 1,
+                          .alpha = 1.0f, .c = part + g * d->Mg * d->KCg, .c_rs = d->KCg,
+                          .c_cs = 1, .acc = t != s * T / S};
+      cz_k_gemm(&a, gw, false);
+    }
+  }
+}
+
 static void backward_im2col(const cz_k_conv *p, const dims_t *d, const float *x, const float *w,
                             const float *dy, const cz_k_conv_grads *gr, const ws_t *ws) {
   size_t tile = tile_floats(d);
@@ -450,29 +607,9 @@ static void backward_im2col(const cz_k_conv *p, const dims_t *d, const float *x,
           for (int64_t t = 0; t < d->KK; t++)
             ws->wr[(g * d->Mg + m) * d->KCg + t * d->Cg + c] =
                 w[((g * d->Mg + m) * d->Cg + c) * d->KK + t];
-    int64_t HoWo = p->Ho * p->Wo, img = p->H * p->W * p->C;
-    /* One image per thread: col2im of different images never overlaps. */
-#pragma omp parallel num_threads(cz_k_threads(p->N))
-    {
-      float *dcol = ws->slots + (size_t)omp_get_thread_num() * ws->slot_floats;
-      float *gw = dcol + tile;
-#pragma omp for schedule(static)
-      for (int64_t n = 0; n < p->N; n++) {
-        if (!gr->dx_acc) memset(gr->dx + n * img, 0, (size_t)img * sizeof(float));
-        for (int64_t q0 = 0; q0 < HoWo; q0 += d->TP) {
-          int64_t p0 = n * HoWo + q0, tp = min64(d->TP, HoWo - q0);
-          for (int64_t g = 0; g < p->group; g++) {
-            cz_k_gemm_args a = {.M = tp, .N = d->KCg, .K = d->Mg,
-                                .a = dy + p0 * p->M + g * d->Mg, .a_rs = p->M, .a_cs = 1,
-                                .b = ws->wr + g * d->Mg * d->KCg, .b_rs = d->KCg, .b_cs = 1,
-                                .alpha = 1.0f, .c = dcol, .c_rs = d->KCg, .c_cs = 1,
-                                .acc = false};
-            cz_k_gemm(&a, gw, false);
-            col2im_add(p, d, dcol, g, p0, tp, gr->dx);
-          }
-        }
-      }
-    }
+    /* One image per job: col2im of different images never overlaps. */
+    kjob kj = {.p = p, .d = d, .ws = ws, .dy = dy, .gr = gr};
+    cz_pool_run(p->N, cz_k_threads(p->N), im2col_dx_job, &kj);
   }
   if (gr->dw && cz_k_direct_ok(p)) {
     cz_k_direct_dw(p, x, dy, gr->dw, gr->dw_acc, ws->slots);
@@ -481,23 +618,9 @@ static void backward_im2col(const cz_k_conv *p, const dims_t *d, const float *x,
      * dW[g][m][(kh*KW + kw)*Cg + c]; the slices are then added in order. */
     int64_t S = ws->wslices, T = d->ntiles;
     size_t block = dw_block(p, d), part_at = tile + dw_gemm_floats(d);
-#pragma omp parallel for schedule(static) num_threads(cz_k_threads(S))
-    for (int64_t s = 0; s < S; s++) {
-      float *col = ws->slots + (size_t)s * block, *gw = col + tile;
-      float *part = col + part_at;
-      for (int64_t t = s * T / S; t < (s + 1) * T / S; t++) {
-        int64_t p0 = t * d->TP, tp = min64(d->TP, d->P - p0);
-        for (int64_t g = 0; g < p->group; g++) {
-          im2col(p, d, x, g, p0, tp, col);
-          cz_k_gemm_args a = {.M = d->Mg, .N = d->KCg, .K = tp,
-                              .a = dy + p0 * p->M + g * d->Mg, .a_rs = 1, .a_cs = p->M,
-                              .b = col, .b_rs = d->KCg, .b_cs = 1,
-                              .alpha = 1.0f, .c = part + g * d->Mg * d->KCg, .c_rs = d->KCg,
-                              .c_cs = 1, .acc = t != s * T / S};
-          cz_k_gemm(&a, gw, false);
-        }
-      }
-    }
+    kjob kj = {.p = p, .d = d, .ws = ws, .x = x, .dy = dy, .S = S, .T = T, .block = block,
+              .part_at = part_at};
+    cz_pool_run(S, cz_k_threads(S), im2col_dw_job, &kj);
     for (int64_t o = 0; o < p->M; o++)
       for (int64_t c = 0; c < d->Cg; c++)
         for (int64_t t = 0; t < d->KK; t++) {

@@ -36,6 +36,15 @@ size_t cz_k_conv_work_bytes(const cz_k_conv *p, bool backward);
 void cz_k_conv_forward(const cz_k_conv *p, const float *x, const float *w, const float *b,
                        float *y, void *work);
 
+/* Inference with constant weights: the weights packed once for the
+ * kernel path (bytes, 64-byte aligned buffer), and the forward reading
+ * them (packed NULL, or made for another instruction set: packs w per
+ * call as cz_k_conv_forward does). Same sums, bit-identical results. */
+size_t cz_k_conv_packed_bytes(const cz_k_conv *p);
+void cz_k_conv_pack(const cz_k_conv *p, const float *w, void *packed);
+void cz_k_conv_forward_packed(const cz_k_conv *p, const float *x, const float *w, const float *b,
+                              float *y, void *work, const void *packed);
+
 /* Gradients wanted (NULL: not wanted); each overwritten, or added to when
  * its acc flag is set. dw is OIHW row-major like w. */
 typedef struct {

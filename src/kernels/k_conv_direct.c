@@ -6,11 +6,11 @@
  * kernels; border columns through small packed im2col strips. */
 #include "kernels/k_conv_direct.h"
 
-#include <omp.h>
 #include <string.h>
 
 #include "kernels/k_simd.h"
 #include "kernels/k_tile.h"
+#include "util/pool.h"
 
 /* Output pixels per packed chunk of dy in the weight gradient. */
 #define CHUNK 256
@@ -115,63 +115,114 @@ size_t cz_k_direct_fwd_floats(const cz_k_conv *p) {
   return fwd_layout(p, NULL, &w);
 }
 
+/* The weights as [g][k][m] (wr), then packed into panels per group. */
+static void pack_weights(const cz_k_conv *p, const dd_t *d, const cz_k_tile *t, const float *w,
+                         float *wr, float *panels, size_t group_panels) {
+  for (int64_t g = 0; g < p->group; g++) {
+    for (int64_t m = 0; m < d->Mg; m++)
+      for (int64_t c = 0; c < d->Cg; c++)
+        for (int64_t k = 0; k < d->KK; k++)
+          wr[(g * d->KCg + k * d->Cg + c) * d->Mg + m] = w[((g * d->Mg + m) * d->Cg + c) * d->KK + k];
+    cz_k_pack_panels(t->nr, d->KCg, d->Mg, wr + g * d->KCg * d->Mg, d->Mg, 1,
+                     panels + g * group_panels);
+  }
+}
+
+size_t cz_k_direct_packed_floats(const cz_k_conv *p) {
+  fwd_ws w;
+  fwd_layout(p, NULL, &w);
+  dd_t d = dd_of(p);
+  return r16((size_t)(p->M * d.KCg)) + (size_t)p->group * w.group_panels;
+}
+
+void cz_k_direct_pack(const cz_k_conv *p, const float *w, float *packed) {
+  dd_t d = dd_of(p);
+  fwd_ws ws;
+  fwd_layout(p, NULL, &ws);
+  cz_k_tile t = cz_k_tile_for(d.Mg);
+  pack_weights(p, &d, &t, w, packed, packed + r16((size_t)(p->M * d.KCg)), ws.group_panels);
+}
+
+/* Output rows per job of the forward. */
+#define FWD_ROWS 2
+
+typedef struct {
+  const cz_k_conv *p;
+  dd_t d;
+  cz_k_tile t;
+  const float *x, *b, *panels;
+  float *y, *slots;
+  size_t slot_floats, group_panels;
+  int64_t lo, hi, rows, np;
+} fwd_ctx;
+
+/* Output rows [FWD_ROWS*job, ...) with the participant's scratch. */
+static void fwd_job(void *cv, int64_t job, int slot) {
+  const fwd_ctx *c = cv;
+  const cz_k_conv *p = c->p;
+  const dd_t d = c->d;
+  const cz_k_tile t = c->t;
+  const float *x = c->x, *b = c->b;
+  float *y = c->y;
+  int64_t lo = c->lo, hi = c->hi, np = c->np;
+  float *ap = c->slots + (size_t)slot * c->slot_floats;
+  int64_t *koff = (int64_t *)(ap + r16((size_t)(CZ_K_MR_MAX * d.KCg)));
+  int64_t last = -1;
+  for (int64_t r = job * FWD_ROWS; r < min64(c->rows, (job + 1) * FWD_ROWS); r++) {
+    int64_t n = r / p->Ho, oh = r % p->Ho, kh0, kh1;
+    valid_rows(p, oh, &kh0, &kh1);
+    if (kh0 * (p->kh + 1) + kh1 != last) tap_offsets(p, &d, kh0, kh1, koff), last = kh0 * (p->kh + 1) + kh1;
+    int64_t k0 = kh0 * p->kw * d.Cg, kc = (kh1 - kh0) * p->kw * d.Cg;
+    int64_t ih = oh * p->sh - p->pt + kh0 * p->dh;
+    for (int64_t g = 0; g < p->group; g++) {
+      const float *bp = c->panels + g * c->group_panels;
+      float *yr = y + r * p->Wo * p->M + g * d.Mg;
+      const float *bias = b ? b + g * d.Mg : NULL;
+      int64_t ow = lo, full = (hi - lo) / t.mr_r * t.mr_r;
+      if (kc > 0 && full > 0) {
+        /* All whole strips of inner columns in one call per panel. */
+        const float *xr = x + ((n * p->H + ih) * p->W + lo * p->sw - p->pl) * p->C + g * d.Cg;
+        for (int64_t q = 0; q < np; q++)
+          t.i(kc, xr, p->sw * p->C, koff + k0, bp + (q * d.KCg + k0) * t.nr,
+              yr + lo * p->M + q * t.nr, p->M, (int)full, (int)min64(t.nr, d.Mg - q * t.nr),
+              false, bias ? bias + q * t.nr : NULL);
+        ow += full;
+      }
+      /* Border columns, and inner ones left over: packed strips. */
+      int64_t ranges[2][2] = {{0, lo}, {ow, p->Wo}};
+      for (int e = 0; e < 2; e++)
+        for (int64_t o = ranges[e][0]; o < ranges[e][1]; o += t.mr_t) {
+          int cnt = (int)min64(t.mr_t, ranges[e][1] - o);
+          pack_pixels(p, &d, x, g, n, oh, o, cnt, t.mr_t, ap);
+          for (int64_t q = 0; q < np; q++)
+            t.t(d.KCg, ap, t.mr_t, NULL, bp + q * d.KCg * t.nr, yr + o * p->M + q * t.nr,
+                p->M, cnt, (int)min64(t.nr, d.Mg - q * t.nr), false,
+                bias ? bias + q * t.nr : NULL);
+        }
+    }
+    if (p->clamp) cz_k_clamp(y + r * p->Wo * p->M, p->Wo * p->M, 1, p->lo, p->hi);
+  }
+}
+
 void cz_k_direct_forward(const cz_k_conv *p, const float *x, const float *w, const float *b,
-                         float *y, float *work) {
+                         float *y, float *work, const float *packed) {
   dd_t d = dd_of(p);
   fwd_ws ws;
   fwd_layout(p, work, &ws);
   cz_k_tile t = cz_k_tile_for(d.Mg);
-  for (int64_t g = 0; g < p->group; g++) {
-    for (int64_t m = 0; m < d.Mg; m++)
-      for (int64_t c = 0; c < d.Cg; c++)
-        for (int64_t k = 0; k < d.KK; k++)
-          ws.wr[(g * d.KCg + k * d.Cg + c) * d.Mg + m] = w[((g * d.Mg + m) * d.Cg + c) * d.KK + k];
-    cz_k_pack_panels(t.nr, d.KCg, d.Mg, ws.wr + g * d.KCg * d.Mg, d.Mg, 1,
-                     ws.panels + g * ws.group_panels);
-  }
-  int64_t lo, hi, rows = p->N * p->Ho, np = cdiv(d.Mg, t.nr);
-  inner_cols(p, &lo, &hi);
-#pragma omp parallel num_threads(cz_k_threads(rows))
-  {
-    float *ap = ws.slots + (size_t)omp_get_thread_num() * ws.slot_floats;
-    int64_t *koff = (int64_t *)(ap + r16((size_t)(CZ_K_MR_MAX * d.KCg)));
-    int64_t last = -1;
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
-      int64_t n = r / p->Ho, oh = r % p->Ho, kh0, kh1;
-      valid_rows(p, oh, &kh0, &kh1);
-      if (kh0 * (p->kh + 1) + kh1 != last) tap_offsets(p, &d, kh0, kh1, koff), last = kh0 * (p->kh + 1) + kh1;
-      int64_t k0 = kh0 * p->kw * d.Cg, kc = (kh1 - kh0) * p->kw * d.Cg;
-      int64_t ih = oh * p->sh - p->pt + kh0 * p->dh;
-      for (int64_t g = 0; g < p->group; g++) {
-        const float *bp = ws.panels + g * ws.group_panels;
-        float *yr = y + r * p->Wo * p->M + g * d.Mg;
-        const float *bias = b ? b + g * d.Mg : NULL;
-        int64_t ow = lo, full = (hi - lo) / t.mr_r * t.mr_r;
-        if (kc > 0 && full > 0) {
-          /* All whole strips of inner columns in one call per panel. */
-          const float *xr = x + ((n * p->H + ih) * p->W + lo * p->sw - p->pl) * p->C + g * d.Cg;
-          for (int64_t q = 0; q < np; q++)
-            t.i(kc, xr, p->sw * p->C, koff + k0, bp + (q * d.KCg + k0) * t.nr,
-                yr + lo * p->M + q * t.nr, p->M, (int)full, (int)min64(t.nr, d.Mg - q * t.nr),
-                false, bias ? bias + q * t.nr : NULL);
-          ow += full;
-        }
-        /* Border columns, and inner ones left over: packed strips. */
-        int64_t ranges[2][2] = {{0, lo}, {ow, p->Wo}};
-        for (int e = 0; e < 2; e++)
-          for (int64_t o = ranges[e][0]; o < ranges[e][1]; o += t.mr_t) {
-            int cnt = (int)min64(t.mr_t, ranges[e][1] - o);
-            pack_pixels(p, &d, x, g, n, oh, o, cnt, t.mr_t, ap);
-            for (int64_t q = 0; q < np; q++)
-              t.t(d.KCg, ap, t.mr_t, NULL, bp + q * d.KCg * t.nr, yr + o * p->M + q * t.nr,
-                  p->M, cnt, (int)min64(t.nr, d.Mg - q * t.nr), false,
-                  bias ? bias + q * t.nr : NULL);
-          }
-      }
-      if (p->clamp) cz_k_clamp(y + r * p->Wo * p->M, p->Wo * p->M, 1, p->lo, p->hi);
-    }
-  }
+  const float *panels = ws.panels;
+  if (packed)
+    panels = packed + r16((size_t)(p->M * d.KCg));
+  else
+    pack_weights(p, &d, &t, w, ws.wr, ws.panels, ws.group_panels);
+  fwd_ctx c = {.p = p, .d = d, .t = t, .x = x, .b = b, .panels = panels, .y = y,
+               .slots = ws.slots, .slot_floats = ws.slot_floats,
+               .group_panels = ws.group_panels, .rows = p->N * p->Ho,
+               .np = cdiv(d.Mg, t.nr)};
+  inner_cols(p, &c.lo, &c.hi);
+  int64_t jobs = cdiv(c.rows, FWD_ROWS);
+  double macs = (double)c.rows * (double)(p->Wo * p->M * d.KCg);
+  cz_pool_run(jobs, cz_k_threads_for(jobs, macs), fwd_job, &c);
 }
 
 /* ---- weight gradient ---- */
@@ -233,35 +284,55 @@ static void dw_border(const cz_k_conv *p, const dd_t *d, const cz_k_tile *t, con
            NULL);
 }
 
+typedef struct {
+  const cz_k_conv *p;
+  dd_t d;
+  dw_block_t blk;
+  cz_k_tile t;
+  const float *x, *dy;
+  float *work;
+  int64_t S, rows, lo, hi;
+} dw_ctx;
+
+/* Slice s of the weight gradient, into its own partial (block s). */
+static void dw_job(void *cv, int64_t s, int slot) {
+  (void)slot;
+  const dw_ctx *c = cv;
+  const cz_k_conv *p = c->p;
+  const dd_t d = c->d;
+  const dw_block_t blk = c->blk;
+  const float *x = c->x, *dy = c->dy;
+  int64_t S = c->S, rows = c->rows, lo = c->lo, hi = c->hi;
+  float *base = c->work + (size_t)s * blk.total, *part = base + blk.part;
+  float *bp = base + blk.bp, *col = base + blk.col;
+  int64_t *koff = (int64_t *)(base + blk.koff), last = -1;
+  memset(part, 0, (size_t)(p->M * d.KCg) * sizeof(float));
+  memset(col, 0, (size_t)(CHUNK * d.KCg + CZ_K_MR_MAX) * sizeof(float));
+  for (int64_t r = s * rows / S; r < (s + 1) * rows / S; r++) {
+    int64_t n = r / p->Ho, oh = r % p->Ho, kh0, kh1;
+    valid_rows(p, oh, &kh0, &kh1);
+    if (kh0 * (p->kh + 1) + kh1 != last) tap_offsets(p, &d, kh0, kh1, koff), last = kh0 * (p->kh + 1) + kh1;
+    for (int64_t g = 0; g < p->group; g++) {
+      if (kh1 > kh0)
+        for (int64_t ow = lo; ow < hi; ow += CHUNK)
+          dw_inner(p, &d, &c->t, x, dy, g, n, oh, ow, min64(CHUNK, hi - ow), kh0, kh1, koff, bp,
+                   part);
+      if (lo > 0) dw_border(p, &d, &c->t, x, dy, g, n, oh, 0, lo, col, bp, part);
+      for (int64_t ow = hi; ow < p->Wo; ow += CHUNK)
+        dw_border(p, &d, &c->t, x, dy, g, n, oh, ow, min64(CHUNK, p->Wo - ow), col, bp, part);
+    }
+  }
+}
+
 void cz_k_direct_dw(const cz_k_conv *p, const float *x, const float *dy, float *dw, bool acc,
                     float *work) {
   dd_t d = dd_of(p);
   dw_block_t blk = dw_block(p, &d);
-  cz_k_tile t = cz_k_tile_for(d.Mg);
-  int64_t S = dw_slices(p), rows = p->N * p->Ho, lo, hi;
-  inner_cols(p, &lo, &hi);
-#pragma omp parallel for schedule(static) num_threads(cz_k_threads(S))
-  for (int64_t s = 0; s < S; s++) {
-    float *base = work + (size_t)s * blk.total, *part = base + blk.part;
-    float *bp = base + blk.bp, *col = base + blk.col;
-    int64_t *koff = (int64_t *)(base + blk.koff), last = -1;
-    memset(part, 0, (size_t)(p->M * d.KCg) * sizeof(float));
-    memset(col, 0, (size_t)(CHUNK * d.KCg + CZ_K_MR_MAX) * sizeof(float));
-    for (int64_t r = s * rows / S; r < (s + 1) * rows / S; r++) {
-      int64_t n = r / p->Ho, oh = r % p->Ho, kh0, kh1;
-      valid_rows(p, oh, &kh0, &kh1);
-      if (kh0 * (p->kh + 1) + kh1 != last) tap_offsets(p, &d, kh0, kh1, koff), last = kh0 * (p->kh + 1) + kh1;
-      for (int64_t g = 0; g < p->group; g++) {
-        if (kh1 > kh0)
-          for (int64_t ow = lo; ow < hi; ow += CHUNK)
-            dw_inner(p, &d, &t, x, dy, g, n, oh, ow, min64(CHUNK, hi - ow), kh0, kh1, koff, bp,
-                     part);
-        if (lo > 0) dw_border(p, &d, &t, x, dy, g, n, oh, 0, lo, col, bp, part);
-        for (int64_t ow = hi; ow < p->Wo; ow += CHUNK)
-          dw_border(p, &d, &t, x, dy, g, n, oh, ow, min64(CHUNK, p->Wo - ow), col, bp, part);
-      }
-    }
-  }
+  int64_t S = dw_slices(p);
+  dw_ctx job = {.p = p, .d = d, .blk = blk, .t = cz_k_tile_for(d.Mg), .x = x, .dy = dy,
+                .work = work, .S = S, .rows = p->N * p->Ho};
+  inner_cols(p, &job.lo, &job.hi);
+  cz_pool_run(S, cz_k_threads(S), dw_job, &job);
   /* Slices in order, then into OIHW. */
   for (int64_t g = 0; g < p->group; g++)
     for (int64_t m = 0; m < d.Mg; m++)

@@ -15,7 +15,12 @@ bool cz_k_direct_ok(const cz_k_conv *p);
 /* Scratch floats (64-byte aligned) and the forward pass: y = conv + b. */
 size_t cz_k_direct_fwd_floats(const cz_k_conv *p);
 void cz_k_direct_forward(const cz_k_conv *p, const float *x, const float *w, const float *b,
-                         float *y, float *work);
+                         float *y, float *work, const float *packed);
+/* The weights packed once (inference): floats, and the packing, made at
+ * the current instruction set; `packed` for cz_k_direct_forward (NULL:
+ * packs w into the scratch on every call). */
+size_t cz_k_direct_packed_floats(const cz_k_conv *p);
+void cz_k_direct_pack(const cz_k_conv *p, const float *w, float *packed);
 
 /* Scratch floats and the weight gradient, overwriting dw or adding to it. */
 size_t cz_k_direct_dw_floats(const cz_k_conv *p);

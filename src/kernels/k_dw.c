@@ -19,6 +19,9 @@
 #define VSTOREN(p, v, n) (*(p) = (v))
 #define VFMA(a, b, c) ((a) * (b) + (c))
 #define VADD(a, b) ((a) + (b))
+#define VSET1(x) (x)
+#define VMAX(a, b) ((a) > (b) ? (a) : (b))
+#define VMIN(a, b) ((a) < (b) ? (a) : (b))
 #include "kernels/k_dw_tmpl.h"
 #undef KT
 #undef SFX
@@ -31,6 +34,9 @@
 #undef VSTOREN
 #undef VFMA
 #undef VADD
+#undef VSET1
+#undef VMAX
+#undef VMIN
 
 #if CZ_K_X86
 /* Lane masks for AVX2 partial loads: 8 - n entries on, from the middle. */
@@ -47,6 +53,9 @@ static const int32_t mask8[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0,
 #define VSTOREN(p, v, n) _mm256_maskstore_ps(p, VMASK(n), v)
 #define VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define VADD(a, b) _mm256_add_ps(a, b)
+#define VSET1(x) _mm256_set1_ps(x)
+#define VMAX(a, b) _mm256_max_ps(a, b)
+#define VMIN(a, b) _mm256_min_ps(a, b)
 #include "kernels/k_dw_tmpl.h"
 #undef KT
 #undef SFX
@@ -60,6 +69,9 @@ static const int32_t mask8[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0,
 #undef VSTOREN
 #undef VFMA
 #undef VADD
+#undef VSET1
+#undef VMAX
+#undef VMIN
 
 #define KT CZ_K_TARGET_AVX512
 #define SFX(name) CZ_K_CAT(name, _avx512)
@@ -72,6 +84,9 @@ static const int32_t mask8[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0,
 #define VSTOREN(p, v, n) _mm512_mask_storeu_ps(p, (__mmask16)((1u << (n)) - 1), v)
 #define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define VADD(a, b) _mm512_add_ps(a, b)
+#define VSET1(x) _mm512_set1_ps(x)
+#define VMAX(a, b) _mm512_max_ps(a, b)
+#define VMIN(a, b) _mm512_min_ps(a, b)
 #include "kernels/k_dw_tmpl.h"
 #endif
 

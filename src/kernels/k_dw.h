@@ -7,7 +7,8 @@
 
 #include "kernels/k_conv.h"
 
-/* wr: weights as wr[(kh*KW + kw)*C + c]. Rows r = n*Ho + oh. */
+/* wr: weights as wr[(kh*KW + kw)*C + c]. Rows r = n*Ho + oh. The forward
+ * applies p->clamp (a fused activation) to each element it stores. */
 void cz_k_dw_fwd_rows(const cz_k_conv *p, const float *x, const float *wr, const float *b,
                       float *y, bool acc, int64_t r0, int64_t r1);
 /* dx of image n += the taps of every output pixel of dy (serial). */

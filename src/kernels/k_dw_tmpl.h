@@ -3,6 +3,9 @@
  * guard on purpose). Before including, define KT, SFX(name), V, VL,
  * VZERO(), VLOADU(p), VSTOREU(p,v), VLOADN(p,n), VSTOREN(p,v,n) (first n
  * lanes), VFMA(a,b,c) (= a*b+c), VADD(a,b).
+ * VMAX(a,b)/VMIN(a,b): a > b ? a : b / a < b ? a : b (b when either is
+ * NaN), so VMIN(hi, VMAX(lo, s)) is Clip's formula: the forward applies a
+ * fused activation (p->clamp) to each sum as it stores it.
  * Weights come repacked as wr[(kh*KW + kw)*C + c]. Every output element is
  * summed over the taps in (kh, kw) order, so results are the same however
  * rows are split between threads. */
@@ -49,6 +52,7 @@ KT static void SFX(dw_fwd_rows)(const cz_k_conv *p, const float *restrict x,
         }
         float *yp = yr + ow * C + c0;
         if (acc) s = VADD(s, SFX(ld)(yp, nl));
+        if (p->clamp) s = VMIN(VSET1(p->hi), VMAX(VSET1(p->lo), s));
         SFX(st)(yp, s, nl);
       }
     }
@@ -142,6 +146,8 @@ KT static inline __attribute__((always_inline)) void SFX(dw3_fwd_block)(
 #pragma GCC unroll 9
   for (int t = 0; t < 9; t++) wv[t] = SFX(ld)(wr + t * C + c0, nl);
   V bv = b ? SFX(ld)(b + c0, nl) : VZERO();
+  const bool clamp = p->clamp;
+  const V lov = VSET1(p->lo), hiv = VSET1(p->hi);
   for (int64_t r = r0; r < r1; r++) {
     int64_t n = r / Ho, oh = r % Ho, ih0 = oh * p->sh - p->pt;
     bool rv[3];
@@ -168,6 +174,7 @@ KT static inline __attribute__((always_inline)) void SFX(dw3_fwd_block)(
     }                                                                         \
     float *yp = yr + ow * C;                                                  \
     if (acc) s = VADD(s, SFX(ld)(yp, nl));                                    \
+    if (clamp) s = VMIN(hiv, VMAX(lov, s));                                   \
     SFX(st)(yp, s, nl);                                                       \
   } while (0)
     for (; ow < lo; ow++) BORDER_PIXEL();
@@ -190,6 +197,7 @@ KT static inline __attribute__((always_inline)) void SFX(dw3_fwd_block)(
       for (int j = 0; j < 4; j++) {
         float *yp = yr + (ow + j) * C;
         if (acc) s[j] = VADD(s[j], SFX(ld)(yp, nl));
+        if (clamp) s[j] = VMIN(hiv, VMAX(lov, s[j]));
         SFX(st)(yp, s[j], nl);
       }
     }

@@ -1,11 +1,11 @@
 /* Blocked, packed SGEMM driver and its micro-kernels (k_gemm.h). */
 #include "kernels/k_gemm.h"
 
-#include <omp.h>
 #include <string.h>
 
 #include "kernels/k_simd.h"
 #include "kernels/k_tile.h"
+#include "util/pool.h"
 
 #if CZ_K_X86
 #include <immintrin.h>
@@ -273,10 +273,50 @@ void cz_k_pack_panels(int nr, int64_t K, int64_t N, const float *b, int64_t rs, 
   }
 }
 
+/* ---- B packed once (cz_k_gemm_pack_b): a header, then at PK_HDR bytes
+ * the panels pack_b would write, for all of K and N: chunk ch of KC rows
+ * (k0 = ch*KC, kc rows) holds panel p at k0*Npad + p*kc*NR floats, so a
+ * job's block of panels is contiguous exactly as in its scratch slot. ---- */
+#define PK_HDR 64
+typedef struct {
+  int32_t isa, nr;
+  int64_t K, N;
+  float alpha;
+} pk_hdr;
+
+size_t cz_k_gemm_packed_bytes(int64_t K, int64_t N) {
+  if (K <= 0 || N <= 0) return 0;
+  return PK_HDR + (size_t)K * (size_t)(N + CZ_K_NR_MAX) * sizeof(float);
+}
+
+void cz_k_gemm_pack_b(const cz_k_gemm_args *g, void *packed) {
+  cz_k_tile u = cz_k_tile_for(g->N);
+  pk_hdr *h = packed;
+  *h = (pk_hdr){.isa = (int32_t)cz_k_isa(), .nr = u.nr, .K = g->K, .N = g->N, .alpha = g->alpha};
+  float *out = (float *)((char *)packed + PK_HDR);
+  int64_t npad = (g->N + u.nr - 1) / u.nr * u.nr;
+  for (int64_t k0 = 0; k0 < g->K; k0 += KC) {
+    int64_t kc = g->K - k0 < KC ? g->K - k0 : KC;
+    pack_b(g, k0, kc, 0, g->N, u.nr, out + k0 * npad);
+  }
+}
+
+/* The packed panels of g's B when they fit this call (same shape, alpha,
+ * tile and instruction set), else NULL. */
+static const float *packed_b(const cz_k_gemm_args *g, int nr) {
+  const pk_hdr *h = g->b_packed;
+  if (!h || h->isa != (int32_t)cz_k_isa() || h->nr != nr || h->K != g->K || h->N != g->N ||
+      h->alpha != g->alpha)
+    return NULL;
+  return (const float *)((const char *)h + PK_HDR);
+}
+
 typedef struct {
   ukr_t u;
   int64_t S, RB, CB, NB, nchunks;
-  float *part; /* S > 1: S row-major M x N partial sums */
+  float *part;      /* S > 1: S row-major M x N partial sums */
+  const float *bpk; /* B packed once, or NULL: packed per job */
+  int64_t npad;     /* N rounded up to the tile width */
 } plan_t;
 
 static void run_job(const cz_k_gemm_args *g, const plan_t *pl, int64_t job, float *slot) {
@@ -287,7 +327,8 @@ static void run_job(const cz_k_gemm_args *g, const plan_t *pl, int64_t job, floa
   int64_t ch0 = s * pl->nchunks / pl->S, ch1 = (s + 1) * pl->nchunks / pl->S;
   const ukr_t *u = &pl->u;
   const int NR = u->nr;
-  float *ap = slot, *bp = slot + (size_t)MR_MAX * min64(g->K, KC);
+  float *ap = slot, *bslot = slot + (size_t)MR_MAX * min64(g->K, KC);
+  const float *bp = bslot;
   float *dst = g->c;
   int64_t d_rs = g->c_rs, d_cs = g->c_cs;
   bool sliced = pl->S > 1;
@@ -300,7 +341,10 @@ static void run_job(const cz_k_gemm_args *g, const plan_t *pl, int64_t job, floa
     int64_t k0 = ch * KC, kc = min64(KC, g->K - k0);
     bool first = ch == ch0;
     bool acc = first ? (!sliced && g->acc) : true;
-    pack_b(g, k0, kc, j0, j1, NR, bp);
+    if (pl->bpk)
+      bp = pl->bpk + k0 * pl->npad + (j0 / NR) * kc * NR;
+    else
+      pack_b(g, k0, kc, j0, j1, NR, bslot);
     int64_t i = i0;
     if (rows && d_cs == 1) {
       /* Whole strips straight from A's rows, all in one call per panel. */
@@ -423,6 +467,17 @@ static bool gemv_ok(const cz_k_gemm_args *g) {
   return g->M <= GEMV_M_MAX && g->a_cs == 1 && g->b_rs == 1 && g->K >= 64;
 }
 
+typedef struct {
+  const cz_k_gemm_args *g;
+  void (*f)(const cz_k_gemm_args *, int64_t, int64_t);
+} gemv_ctx;
+
+static void gemv_job(void *c, int64_t q, int slot) {
+  (void)slot;
+  const gemv_ctx *x = c;
+  x->f(x->g, q * 64, min64(x->g->N, (q + 1) * 64));
+}
+
 static void gemv(const cz_k_gemm_args *g, bool parallel) {
   void (*f)(const cz_k_gemm_args *, int64_t, int64_t) = gemv_cols_generic;
 #if CZ_K_X86
@@ -435,9 +490,33 @@ static void gemv(const cz_k_gemm_args *g, bool parallel) {
   /* Blocks of 64 columns (a column's result never depends on its block). */
   int64_t nb = cdiv(g->N, 64);
   int nt = parallel && g->N * g->K >= 65536 ? cz_k_threads(nb) : 1;
-#pragma omp parallel for schedule(static) num_threads(nt)
-  for (int64_t q = 0; q < nb; q++) f(g, q * 64, min64(g->N, (q + 1) * 64));
+  gemv_ctx c = {g, f};
+  cz_pool_run(nb, nt, gemv_job, &c);
 }
+
+/* Rows of C per job of the sliced-sum reduction. */
+#define REDUCE_ROWS 16
+
+typedef struct {
+  const cz_k_gemm_args *g;
+  const plan_t *pl;
+  float *w;
+  size_t slot;
+} gemm_ctx;
+
+static void gemm_job(void *c, int64_t j, int slot) {
+  const gemm_ctx *x = c;
+  run_job(x->g, x->pl, j, x->w + (size_t)slot * x->slot);
+}
+
+static void reduce_job(void *c, int64_t q, int slot) {
+  (void)slot;
+  const gemm_ctx *x = c;
+  for (int64_t i = q * REDUCE_ROWS; i < min64(x->g->M, (q + 1) * REDUCE_ROWS); i++)
+    reduce_slices(x->g, x->pl, i);
+}
+
+bool cz_k_gemm_reads_packed_b(const cz_k_gemm_args *g) { return !gemv_ok(g); }
 
 void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
   if (g->M <= 0 || g->N <= 0) return;
@@ -448,12 +527,16 @@ void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
   /* C^T = B^T A^T: the same sums, element for element, sometimes with much
    * better tiles (a weight gradient [48 x 8] is 8 x 48 transposed). Only
    * for long K, where the transposed (strided) C costs little. */
-  if (!g->bias && g->K >= KC && tile_cycles(g->N, g->M) < 0.7 * tile_cycles(g->M, g->N)) {
+  cz_k_tile u = cz_k_tile_for(g->N);
+  const float *bpk = packed_b(g, u.nr);
+  if (!bpk && !g->bias && g->K >= KC &&
+      tile_cycles(g->N, g->M) < 0.7 * tile_cycles(g->M, g->N)) {
     cz_k_gemm_args t = *g;
     t.M = g->N, t.N = g->M;
     t.a = g->b, t.a_rs = g->b_cs, t.a_cs = g->b_rs;
     t.b = g->a, t.b_rs = g->a_cs, t.b_cs = g->a_rs;
     t.c_rs = g->c_cs, t.c_cs = g->c_rs;
+    t.b_packed = NULL;
     cz_k_gemm(&t, work, parallel);
     return;
   }
@@ -467,7 +550,7 @@ void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
       }
     return;
   }
-  plan_t pl = {.u = cz_k_tile_for(g->N)};
+  plan_t pl = {.u = u, .bpk = bpk, .npad = (g->N + u.nr - 1) / u.nr * u.nr};
   pl.S = slices_for(g->M, g->N, g->K);
   pl.RB = cdiv(g->M, MC);
   pl.NB = pl.u.nr * (NB_TARGET / pl.u.nr > 0 ? NB_TARGET / pl.u.nr : 1);
@@ -485,22 +568,12 @@ void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
   size_t slot = slot_floats(g->K);
   float *w = work;
   int64_t jobs = pl.S * pl.RB * pl.CB;
-  int nt = parallel ? cz_k_threads(jobs) : 1;
+  int nt = parallel ? cz_k_threads_for(jobs, (double)g->M * (double)g->N * (double)g->K) : 1;
   pl.part = w + (size_t)(parallel ? min64(CZ_K_SLOTS, max_jobs(pl.S, g->M, g->N)) : 1) * slot;
-  if (nt == 1) {
-    for (int64_t j = 0; j < jobs; j++) run_job(g, &pl, j, w);
-    if (pl.S > 1)
-      for (int64_t i = 0; i < g->M; i++) reduce_slices(g, &pl, i);
-    return;
-  }
-#pragma omp parallel num_threads(nt)
-  {
-    float *mine = w + (size_t)omp_get_thread_num() * slot;
-#pragma omp for schedule(static)
-    for (int64_t j = 0; j < jobs; j++) run_job(g, &pl, j, mine);
-    if (pl.S > 1) {
-#pragma omp for schedule(static)
-      for (int64_t i = 0; i < g->M; i++) reduce_slices(g, &pl, i);
-    }
+  gemm_ctx c = {g, &pl, w, slot};
+  cz_pool_run(jobs, nt, gemm_job, &c);
+  if (pl.S > 1) {
+    int64_t rj = cdiv(g->M, REDUCE_ROWS);
+    cz_pool_run(rj, parallel ? cz_k_threads(rj) : 1, reduce_job, &c);
   }
 }

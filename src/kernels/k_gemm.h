@@ -28,6 +28,11 @@ typedef struct {
    * (ONNX Clip's formula, NaN kept), applied while its block is in cache. */
   bool clamp;
   float lo, hi;
+  /* NULL, or B (b, strides, alpha) already packed by cz_k_gemm_pack_b for
+   * this K and N: used instead of packing B on every call when it still
+   * matches the instruction set in force (b stays valid as a fallback).
+   * Same values in the same order: results are bit-identical. */
+  const void *b_packed;
 } cz_k_gemm_args;
 
 /* Scratch for one call. parallel: the call runs its own OpenMP loop;
@@ -38,4 +43,13 @@ size_t cz_k_gemm_work_bytes(int64_t M, int64_t N, int64_t K, bool parallel);
 /* C = (alpha*A*B + bias) (+ C when acc), then clamped when clamp. work: cz_k_gemm_work_bytes bytes,
  * 64-byte aligned. */
 void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel);
+
+/* Packing B once (inference: constant weights): bytes for g's K x N, and
+ * the packing of alpha * B (g's b, b_rs, b_cs, alpha) at the current
+ * instruction set into `packed` (64-byte aligned). */
+size_t cz_k_gemm_packed_bytes(int64_t K, int64_t N);
+/* Whether a call with g's shape and strides would read a packed B (a few
+ * rows against a transposed B run as dot products instead). */
+bool cz_k_gemm_reads_packed_b(const cz_k_gemm_args *g);
+void cz_k_gemm_pack_b(const cz_k_gemm_args *g, void *packed);
 #endif

@@ -4,6 +4,10 @@
 #include <omp.h>
 #include <stdatomic.h>
 
+#if CZ_K_X86
+#include <immintrin.h>
+#endif
+
 static atomic_int isa_cap = CZ_ISA_AVX512;
 
 static cz_isa detect(void) {
@@ -37,9 +41,41 @@ int cz_k_threads(long long jobs) {
   return nt;
 }
 
+/* max(lo, v) and min(hi, v) as MAXPS/MINPS compute them (first operand
+ * when the comparison holds, else the second: v when v is NaN) are Clip's
+ * formula exactly, NaN and signed zeros included. */
+#if CZ_K_X86
+CZ_K_TARGET_AVX512 static long long clamp_avx512(float *x, long long n, float lo, float hi) {
+  __m512 l = _mm512_set1_ps(lo), h = _mm512_set1_ps(hi);
+  long long i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps(x + i, _mm512_min_ps(h, _mm512_max_ps(l, _mm512_loadu_ps(x + i))));
+  return i;
+}
+CZ_K_TARGET_AVX2 static long long clamp_avx2(float *x, long long n, float lo, float hi) {
+  __m256 l = _mm256_set1_ps(lo), h = _mm256_set1_ps(hi);
+  long long i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(x + i, _mm256_min_ps(h, _mm256_max_ps(l, _mm256_loadu_ps(x + i))));
+  return i;
+}
+#endif
+
+int cz_k_threads_for(long long jobs, double macs) {
+  return macs < CZ_K_PAR_MIN_MACS ? 1 : cz_k_threads(jobs);
+}
+
 void cz_k_clamp(float *x, long long n, long long stride, float lo, float hi) {
   if (stride == 1) {
-    for (long long i = 0; i < n; i++) {
+    long long i = 0;
+#if CZ_K_X86
+    switch (cz_k_isa()) {
+      case CZ_ISA_AVX512: i = clamp_avx512(x, n, lo, hi); break;
+      case CZ_ISA_AVX2: i = clamp_avx2(x, n, lo, hi); break;
+      default: break;
+    }
+#endif
+    for (; i < n; i++) {
       float v = x[i] < lo ? lo : x[i];
       x[i] = v > hi ? hi : v;
     }

@@ -24,6 +24,11 @@ const char *cz_k_isa_name(cz_isa isa);
 #define CZ_K_SLOTS 16
 /* Threads for a parallel loop over `jobs` independent jobs. */
 int cz_k_threads(long long jobs);
+/* The same for a call of `macs` multiply-adds in all: 1 below
+ * CZ_K_PAR_MIN_MACS, where waking a second thread, and waiting for it when
+ * the OS has taken its core away, costs more than it can save. */
+#define CZ_K_PAR_MIN_MACS (1 << 20)
+int cz_k_threads_for(long long jobs, double macs);
 
 /* x[i*stride] = min(max(x[i*stride], lo), hi) for i < n: ONNX Clip's
  * formula (a NaN stays NaN), the fused-activation epilogue of the

@@ -27,6 +27,7 @@ typedef struct {
   cz_tensor gout[CZ_MAX_IO];
   void *saved;      /* op->saved_bytes of state kept from forward to backward */
   void *work;       /* op->work_bytes of scratch for this call only */
+  const void *packed; /* forward: op->pack's copy of the weights, or NULL */
   bool training;
   bool reference;   /* run the plain reference kernels, not the fast ones */
   uint64_t seed;    /* randomness (dropout): stream from (seed, step, node) */
@@ -58,6 +59,13 @@ struct cz_op {
   size_t (*saved_bytes)(const cz_graph *g, const cz_node *n);
   /* Scratch bytes for one forward (backward = false) or backward call. */
   size_t (*work_bytes)(const cz_graph *g, const cz_node *n, bool backward);
+  /* Inference with constant weights (cz_exec_opts.pack_weights): bytes of
+   * the node's weights rearranged for its fast kernel (0: nothing to
+   * pack), and the packing, made once when the executor is planned and
+   * handed to every forward as kctx.packed. Forward must give the same
+   * results with and without it (NULL). NULL hooks: nothing to pack. */
+  size_t (*packed_bytes)(const cz_graph *g, const cz_node *n);
+  void (*pack)(const cz_graph *g, const cz_node *n, void *packed);
 };
 
 /* The op table. */

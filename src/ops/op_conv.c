@@ -175,6 +175,18 @@ static bool fast_ok(const cz_kctx *k) {
   return true;
 }
 
+/* Weights known when the executor is planned (a parameter or constant in
+ * the layout the fast kernels read) are packed once for inference. */
+static size_t conv_packed_bytes(const cz_graph *g, const cz_node *n) {
+  const cz_value *w = cz_in_value(g, n, 1);
+  if (!n->priv || !w->data || w->layout != CZ_ROWMAJOR) return 0;
+  return cz_k_conv_packed_bytes(&((const conv_priv *)n->priv)->k);
+}
+
+static void conv_pack(const cz_graph *g, const cz_node *n, void *packed) {
+  cz_k_conv_pack(&((const conv_priv *)n->priv)->k, cz_in_value(g, n, 1)->data, packed);
+}
+
 /* Logical strides of the four tensors a reference kernel touches. */
 typedef struct {
   int64_t x[CZ_MAX_RANK], w[CZ_MAX_RANK], y[CZ_MAX_RANK];
@@ -198,7 +210,7 @@ static void conv_forward(cz_kctx *k) {
   const float *b = cz_has_in(k->node, 2) ? cz_f32(&k->in[2]) : NULL;
   float *y = cz_f32(&k->out[0]);
   if (fast_ok(k)) {
-    cz_k_conv_forward(q, x, w, b, y, k->work);
+    cz_k_conv_forward_packed(q, x, w, b, y, k->work, k->packed);
     return;
   }
   conv_forward_ref(k, q, x, w, b, y);
@@ -317,6 +329,7 @@ const cz_op cz_op_Conv = {
     .attrs = conv_attrs, .infer = conv_infer, .forward = conv_forward,
     .backward = conv_backward, .macc = conv_macc,
     .bwd_needs = CZ_NEED_IN(0) | CZ_NEED_IN(1), .work_bytes = conv_work_bytes,
+    .packed_bytes = conv_packed_bytes, .pack = conv_pack,
 };
 
 /* FusedConv (czoo extension, inference only; made by graph/pass_fuse_act.h,
@@ -344,4 +357,5 @@ const cz_op cz_op_FusedConv = {
     .name = "FusedConv", .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
     .attrs = fused_conv_attrs, .infer = fused_conv_infer, .forward = conv_forward,
     .macc = conv_macc, .work_bytes = conv_work_bytes,
+    .packed_bytes = conv_packed_bytes, .pack = conv_pack,
 };

@@ -95,6 +95,26 @@ static size_t gemm_work_bytes(const cz_graph *g, const cz_node *n, bool backward
   return max_sz(da, db);
 }
 
+/* A constant B (the Linear layer's weight) is packed once for inference. */
+static size_t gemm_packed_bytes(const cz_graph *g, const cz_node *n) {
+  const gemm_priv *p = n->priv;
+  if (!p || !cz_in_value(g, n, 1)->data) return 0;
+  int64_t a_rs, a_cs, b_rs, b_cs;
+  op_strides(p, &a_rs, &a_cs, &b_rs, &b_cs);
+  cz_k_gemm_args a = {.M = p->M, .N = p->N, .K = p->K, .a_rs = a_rs, .a_cs = a_cs,
+                      .b_rs = b_rs, .b_cs = b_cs};
+  return cz_k_gemm_reads_packed_b(&a) ? cz_k_gemm_packed_bytes(p->K, p->N) : 0;
+}
+
+static void gemm_pack(const cz_graph *g, const cz_node *n, void *packed) {
+  const gemm_priv *p = n->priv;
+  int64_t a_rs, a_cs, b_rs, b_cs;
+  op_strides(p, &a_rs, &a_cs, &b_rs, &b_cs);
+  cz_k_gemm_args a = {.M = p->M, .N = p->N, .K = p->K, .b = cz_in_value(g, n, 1)->data,
+                      .b_rs = b_rs, .b_cs = b_cs, .alpha = p->alpha};
+  cz_k_gemm_pack_b(&a, packed);
+}
+
 static void gemm_forward(cz_kctx *k) {
   const gemm_priv *p = k->node->priv;
   const float *a = cz_f32(&k->in[0]), *b = cz_f32(&k->in[1]);
@@ -116,7 +136,7 @@ static void gemm_forward(cz_kctx *k) {
   }
   cz_k_gemm_args g = {.M = p->M, .N = p->N, .K = p->K, .a = a, .a_rs = a_rs, .a_cs = a_cs,
                       .b = b, .b_rs = b_rs, .b_cs = b_cs, .alpha = p->alpha,
-                      .c = y, .c_rs = p->N, .c_cs = 1};
+                      .c = y, .c_rs = p->N, .c_cs = 1, .b_packed = k->packed};
   if (c && p->beta == 1.0f && p->c_rows == 1 && p->c_cols == p->N) {
     g.bias = c; /* the Linear layer's bias row */
   } else if (c && p->beta != 0.0f) {
@@ -194,4 +214,5 @@ const cz_op cz_op_Gemm = {
     .attrs = gemm_attrs, .infer = gemm_infer, .forward = gemm_forward,
     .backward = gemm_backward, .macc = gemm_macc,
     .bwd_needs = CZ_NEED_IN(0) | CZ_NEED_IN(1), .work_bytes = gemm_work_bytes,
+    .packed_bytes = gemm_packed_bytes, .pack = gemm_pack,
 };

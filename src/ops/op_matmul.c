@@ -4,7 +4,6 @@
  * any layout (rank-4 activations are NHWC), so kernels address them
  * through logical strides. Fast path: kernels/k_gemm.h per batch (one
  * GEMM when A's batch folds into its rows); reference: loops in double. */
-#include <omp.h>
 #include <stdlib.h>
 
 #include "kernels/k_gemm.h"
@@ -12,6 +11,7 @@
 #include "ops/op.h"
 #include "ops/op_util.h"
 #include "util/mem.h"
+#include "util/pool.h"
 
 #define MAX_BATCH_RANK (CZ_MAX_RANK - 2)
 
@@ -198,6 +198,21 @@ static void ref_prod(const cz_k_gemm_args *g) {
     }
 }
 
+typedef struct {
+  const mm_priv *p;
+  const prod_t *q;
+  bool acc;
+  void *work;
+  size_t per; /* scratch bytes per participant */
+} batch_ctx;
+
+/* One independent batch, with the participant's scratch. */
+static void batch_job(void *cv, int64_t b, int slot) {
+  const batch_ctx *c = cv;
+  cz_k_gemm_args g = prod_args(c->p, c->q, b, c->acc);
+  cz_k_gemm(&g, (char *)c->work + (size_t)slot * c->per, false);
+}
+
 /* Runs q for every batch. shared: several batches write the same output
  * matrix (a broadcast operand's gradient), so they run in batch order,
  * adding; otherwise the batches are independent and run in parallel. */
@@ -227,15 +242,8 @@ static void run_prods(const mm_priv *p, const prod_t *q, bool acc, bool shared, 
     return;
   }
   size_t per = (cz_k_gemm_work_bytes(q->m, q->n, q->k, false) + 63) / 64 * 64;
-#pragma omp parallel num_threads(cz_k_threads(p->nbatch))
-  {
-    char *mine = (char *)work + (size_t)omp_get_thread_num() * per;
-#pragma omp for schedule(static)
-    for (int64_t b = 0; b < p->nbatch; b++) {
-      cz_k_gemm_args g = prod_args(p, q, b, acc);
-      cz_k_gemm(&g, mine, false);
-    }
-  }
+  batch_ctx c = {p, q, acc, work, per};
+  cz_pool_run(p->nbatch, cz_k_threads(p->nbatch), batch_job, &c);
 }
 
 static void mm_forward(cz_kctx *k) {

@@ -9,6 +9,7 @@
 
 #include "data/ds.h"
 #include "data/pipeline.h"
+#include "data/tta_flip.h"
 #include "services/eval_metrics.h"
 #include "services/eval_report.h"
 #include "services/infer.h"
@@ -25,15 +26,6 @@ static const char *set_name(const cz_config *cfg) {
   if (d->test_path.set) return "test_set";
   int kind = d->dataset_name.set ? d->dataset_name.v : CZ_DS_CUSTOM;
   return kind == CZ_DS_FLOWERS102 || kind == CZ_DS_FOOD101 ? "test_set" : "validation_set";
-}
-
-/* general.tta > 1: each batch is also run mirrored left-right and the two
- * logit sets averaged (flip averaging; timm's tta reduces groups of
- * augmented copies the same way). */
-static void hflip_nhwc(const float *x, float *y, int64_t n, int h, int w, int c) {
-  for (int64_t i = 0; i < n * h; i++)
-    for (int j = 0; j < w; j++)
-      memcpy(y + (i * w + j) * c, x + (i * w + (w - 1 - j)) * c, (size_t)c * sizeof(float));
 }
 
 typedef struct {
@@ -83,9 +75,9 @@ static cz_err *run_batches(eval_run *r, const char *set, bool tta) {
     if (b.n == 0) break;
     cz_infer_run(r->inf, b.x, b.n, r->logits);
     if (tta) {
-      hflip_nhwc(b.x, r->flipped, b.n, h, w, c);
+      cz_tta_hflip_nhwc(b.x, r->flipped, b.n, h, w, c);
       cz_infer_run(r->inf, r->flipped, b.n, r->logits2);
-      for (int64_t i = 0; i < b.n * k; i++) r->logits[i] = 0.5f * (r->logits[i] + r->logits2[i]);
+      cz_tta_average(r->logits, r->logits2, b.n * k);
     }
     cz_metrics_add(&r->metrics, r->logits, b.y, b.n);
     char extra[64];
@@ -133,7 +125,7 @@ cz_err *cz_svc_evaluate(cz_svc_ctx *ctx) {
     }
     err = cz_pipe_open(&r.cfg, &r.ds, CZ_PIPE_TEST, &r.pipe);
   }
-  bool tta = cfg->general.tta.set && cfg->general.tta.v > 1;
+  bool tta = cz_tta_on(cfg);
   if (!err) {
     cz_info("Evaluating the %s model %s on %s (%zu images%s)", cz_model_kind(&r.model),
             r.model.stem, set, r.ds.test.n, tta ? ", averaged with its mirror image" : "");

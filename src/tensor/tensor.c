@@ -2,6 +2,7 @@
 #include "tensor/tensor.h"
 
 #include <assert.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -121,10 +122,25 @@ void cz_strided_copy(const void *src, const int64_t *sst, void *dst, const int64
   copy_rec(src, sst, dst, dst_st, s, 0, elem_size);
 }
 
+/* A network's input, converted once per batch: plain loops over 4-byte
+ * elements (the generic copy moves one element per call). */
+static void nchw_to_nhwc(const void *src, void *dst, const cz_shape *s) {
+  const int64_t N = s->d[0], C = s->d[1], HW = s->d[2] * s->d[3];
+  const uint32_t *x = src;
+  uint32_t *y = dst;
+  for (int64_t n = 0; n < N; n++, x += C * HW, y += C * HW)
+    for (int64_t i = 0; i < HW; i++)
+      for (int64_t c = 0; c < C; c++) y[i * C + c] = x[c * HW + i];
+}
+
 void cz_relayout(const void *src, cz_layout ls, void *dst, cz_layout ld, const cz_shape *s,
                  size_t elem_size) {
   if (ls == ld) {
     memcpy(dst, src, (size_t)cz_shape_numel(s) * elem_size);
+    return;
+  }
+  if (ls == CZ_ROWMAJOR && ld == CZ_NHWC && elem_size == sizeof(float)) {
+    nchw_to_nhwc(src, dst, s);
     return;
   }
   int64_t a[CZ_MAX_RANK], b[CZ_MAX_RANK];

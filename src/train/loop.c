@@ -2,7 +2,8 @@
  * schedule, checkpoint; then export the final in-memory model as ONNX
  * (spec reference_behaviour 5.4 and 5.6: not model_best). Ctrl-C (SIGINT)
  * stops after the current update, saves last.pth.tar (resumable from that
- * update) and still exports. */
+ * update) and still exports. With training.model_ema the EMA weights are
+ * validated after the model's each epoch (loop_ema.c). */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -26,16 +27,35 @@ static cz_err *make_dir(const char *path) {
   return NULL;
 }
 
+/* With model_ema the model is validated, then the EMA (timm's order and
+ * log lines); the better of the two by eval_metric (the model on a tie) is
+ * the epoch's result everywhere after (summary, schedule, best, checkpoint
+ * metric), as the tool we replace does for its summary and schedule, and
+ * the export at the end takes the weights that won the last epoch. */
+static cz_err *validate_epoch(cz_trainer *t, double *loss, double *top1, double *top5) {
+  cz_err *e = cz_loop_validate(t, false, loss, top1, top5);
+  if (e || !t->ema) return e;
+  double el, e1, e5;
+  if ((e = cz_loop_validate(t, true, &el, &e1, &e5))) return e;
+  t->export_ema = cz_loop_better(t, cz_loop_pick_metric(t, el, e1, e5),
+                                 cz_loop_pick_metric(t, *loss, *top1, *top5));
+  if (t->export_ema) *loss = el, *top1 = e1, *top5 = e5;
+  return NULL;
+}
+
 static cz_err *end_of_epoch(cz_trainer *t, double train_loss) {
   double loss, top1, top5;
-  cz_err *e = cz_loop_validate(t, &loss, &top1, &top5);
+  cz_err *e = validate_epoch(t, &loss, &top1, &top5);
   if (e) return e;
   double m = cz_loop_pick_metric(t, loss, top1, top5);
   if (!t->has_best || cz_loop_better(t, m, t->best_metric))
     t->has_best = true, t->best_metric = m, t->best_epoch = t->epoch;
   cz_info("*** Best metric: %.4f (epoch %lld)", t->best_metric, (long long)t->best_epoch);
-  /* per-epoch metrics (summary.csv, TensorBoard, plots: loop_outputs.c) */
+  /* per-epoch metrics (summary.csv, TensorBoard, plots: loop_outputs.c),
+   * also kept for the checkpoints so a resumed run can write them whole */
   cz_loop_epoch_metrics em = {t->epoch, train_loss, loss, top1, top5, cz_optim_lr(t->opt)};
+  t->rows = cz_xrealloc(t->rows, (size_t)(t->n_rows + 1) * sizeof *t->rows);
+  t->rows[t->n_rows++] = em;
   if (t->hook && t->hook->epoch_end && (e = t->hook->epoch_end(t->hook->user, t->ckpt_dir, &em)))
     return e;
   /* timm: lr_scheduler.step(epoch + 1, metric) after the checkpoint; the
@@ -43,17 +63,19 @@ static cz_err *end_of_epoch(cz_trainer *t, double train_loss) {
   cz_sched_step(&t->sched, t->epoch + 1, &m);
   cz_optim_set_lr(t->opt, cz_sched_lr(&t->sched));
   t->epoch++, t->step_in_epoch = 0;
+  t->ep_loss_sum = 0, t->ep_loss_n = 0;
   return cz_loop_epoch_checkpoints(t, m);
 }
 
 static cz_err *export_onnx(cz_trainer *t, char **onnx_path) {
-  /* the eval graph with the final weights */
-  for (int v = 0; v < t->ge->n_values; v++) {
-    cz_value *d = &t->ge->values[v];
-    if (d->kind == CZ_V_PARAM || d->kind == CZ_V_BUFFER)
-      memcpy(d->data, t->g->values[v].data,
-             (size_t)cz_shape_numel(&d->shape) * cz_dtype_size(d->dtype));
-  }
+  /* the eval graph with the final weights (the EMA's when they validated
+   * better at the last epoch end) */
+  bool ema = t->ema && t->export_ema;
+  cz_loop_weights_to_eval(t, ema);
+  static const char *const metric_names[] = {"top1", "top5", "loss"}; /* cz_metric order */
+  if (t->ema)
+    cz_info("exporting the %s weights (the better at the last validation by %s)",
+            ema ? "EMA" : "model's", metric_names[t->metric]);
   char *dir = cz_asprintf("%s/%s", t->ckpt_dir, t->entry->name);
   cz_err *e = make_dir(dir);
   char *path = cz_asprintf("%s/%s.onnx", dir, t->entry->name);
@@ -78,6 +100,9 @@ static cz_err *run(cz_trainer *t, char **onnx_path) {
   t->ckpt_dir = sm[0] == '/' ? cz_xstrdup(sm) : cz_asprintf("%s/%s", t->run_dir, sm);
   if ((e = make_dir(t->ckpt_dir))) return e;
   if (t->cfg->training.resume.set && (e = cz_loop_resume(t, t->cfg->training.resume.v))) return e;
+  if (t->hook && t->hook->begin &&
+      (e = t->hook->begin(t->hook->user, t->ckpt_dir, t->rows, t->n_rows)))
+    return e;
   while (t->epoch < t->num_epochs && !cz_loop_interrupted) {
     double train_loss;
     if ((e = cz_loop_train_epoch(t, &train_loss))) return e;

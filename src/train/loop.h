@@ -19,13 +19,18 @@ typedef struct {
 } cz_loop_epoch_metrics;
 
 /* The per-epoch metrics hook (the training service plugs in
- * train/loop_outputs.c: summary.csv, TensorBoard, plots): called once per
- * finished epoch, after validation and before the checkpoints, with the
- * saved-models folder. NULL fn: nothing. */
+ * train/loop_outputs.c: summary.csv, TensorBoard, plots): `begin` is called
+ * once before training starts (after a resume), with the saved-models
+ * folder and the metrics of the epochs finished before (the checkpoint's;
+ * n 0 on a fresh start); `epoch_end` once per finished epoch, after
+ * validation and before the checkpoints. With model_ema the eval numbers
+ * are the EMA's, as timm's train.py reports them. NULL fn: nothing. */
 typedef struct {
   void *user;
   cz_err *(*epoch_end)(void *user, const char *saved_models_dir,
                        const cz_loop_epoch_metrics *m);
+  cz_err *(*begin)(void *user, const char *saved_models_dir,
+                   const cz_loop_epoch_metrics *earlier, int64_t n);
 } cz_loop_metrics;
 
 /* Runs the whole training; *onnx_path (owned) is the exported model. */

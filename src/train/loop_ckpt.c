@@ -4,8 +4,10 @@
  * model_best.pth.tar, recovery-<epoch>-<step>.pth.tar (the last two).
  * Contents: epoch, arch, state_dict, metric, version 2, args (every config
  * key by dotted path) and, beyond the reference, `optimizer` (the
- * optimizer's state tensors by name) and `czoo_state` (resume position,
- * global step, schedule state, best metric and history). Written with
+ * optimizer's state tensors by name), `state_dict_ema` with model_ema
+ * (timm's key) and `czoo_state` (resume position, global step, schedule
+ * state, best metric and history, the epoch's loss meter, the finished
+ * epochs' summary rows). Written with
  * cz_torch_save (temporary name + rename); copies are hard links made under
  * a temporary name and renamed, so no file is ever seen half written.
  * torch 1.13's weights_only loader knows no pickled float, so no float is
@@ -115,6 +117,21 @@ static cz_pyval *state_dict(cz_trainer *t) {
   for (int i = 0; i < t->n_hist; i++) hv[i] = t->hist[i].metric, he[i] = t->hist[i].epoch;
   cz_py_set_str(d, "hist_epoch", cz_py_tensor_owned(CZ_I64, cz_shape1(t->n_hist), he));
   cz_py_set_str(d, "hist_metric", cz_loop_bits(hv, t->n_hist));
+  /* the epoch's running loss meter, the finished epochs' metrics (6 per
+   * epoch, summary.csv's columns in order) and whether the last epoch's
+   * result (`metric`) is the EMA's */
+  cz_py_set_str(d, "loss_sum", cz_loop_bits(&t->ep_loss_sum, 1));
+  cz_py_set_str(d, "loss_n", cz_py_int(t->ep_loss_n));
+  double *rv = cz_xmalloc((size_t)(t->n_rows > 0 ? t->n_rows : 1) * 6 * sizeof *rv);
+  for (int64_t i = 0; i < t->n_rows; i++) {
+    const cz_loop_epoch_metrics *r = &t->rows[i];
+    double row[6] = {(double)r->epoch, r->train_loss, r->eval_loss,
+                     r->eval_top1, r->eval_top5, r->lr};
+    memcpy(rv + 6 * i, row, sizeof row);
+  }
+  cz_py_set_str(d, "epochs", cz_loop_bits(rv, (int)(6 * t->n_rows)));
+  free(rv);
+  cz_py_set_str(d, "ema_better", cz_py_bool(t->export_ema));
   return d;
 }
 
@@ -130,6 +147,13 @@ cz_err *cz_loop_save(cz_trainer *t, const char *path, const double *metric) {
   cz_py_set_str(root, "optimizer", optim_dict(t));
   cz_py_set_str(root, "version", cz_py_int(2));
   cz_py_set_str(root, "args", args_dict(t->cfg));
+  if (t->ema) { /* timm's key; its weights reader takes it with use_ema */
+    cz_loop_ema_swap(t);
+    cz_tensor_dict *ed = cz_graph_to_dict(t->g);
+    cz_loop_ema_swap(t);
+    cz_py_set_str(root, "state_dict_ema", cz_py_from_tdict(ed));
+    cz_tdict_free(ed);
+  }
   if (metric) {
     float *m = cz_xmalloc(sizeof *m);
     *m = (float)*metric;

@@ -1,6 +1,8 @@
-/* The training run's per-epoch outputs (loop_outputs.h). The plots are
- * redrawn from summary.csv itself, so a resumed run's curves include the
- * epochs before the resume. */
+/* The training run's per-epoch outputs (loop_outputs.h). A resumed run
+ * rewrites summary.csv from the rows its checkpoint carries (the rows of
+ * later epochs, from a run into the same folder, are dropped, as timm's
+ * trim does) and writes their TensorBoard scalars again; the plots are
+ * redrawn from summary.csv itself. */
 #include "train/loop_outputs.h"
 
 #include <stdio.h>
@@ -37,18 +39,6 @@ static int read_rows(const char *path, cz_summary_row **out) {
   return n;
 }
 
-static cz_err *start(cz_loop_outputs *o, const char *dir, int64_t epoch, const char *summary) {
-  o->started = true;
-  char *yaml = cz_config_to_yaml(o->cfg), *path = cz_asprintf("%s/args.yaml", dir);
-  cz_err *e = cz_write_file_atomic(path, yaml, strlen(yaml));
-  free(yaml);
-  free(path);
-  /* a resumed run replaces the rows from its first epoch on, as timm does */
-  if (!e && o->cfg->training.resume.set) e = cz_summary_trim(summary, (int)epoch);
-  if (!e && o->cfg->general.log_tb.set && o->cfg->general.log_tb.v) e = cz_tb_open(dir, &o->tb);
-  return e;
-}
-
 static cz_err *tb_epoch(cz_tb_writer *tb, const cz_loop_epoch_metrics *m) {
   static const char *const tags[] = {"train/loss", "eval/loss", "eval/top1", "eval/top5", "lr"};
   const double v[] = {m->train_loss, m->eval_loss, m->eval_top1, m->eval_top5, m->lr};
@@ -57,26 +47,60 @@ static cz_err *tb_epoch(cz_tb_writer *tb, const cz_loop_epoch_metrics *m) {
   return e ? e : cz_tb_flush(tb);
 }
 
-static cz_err *epoch_end(void *user, const char *dir, const cz_loop_epoch_metrics *m) {
+static cz_summary_row to_row(const cz_loop_epoch_metrics *m) {
+  return (cz_summary_row){(int)m->epoch, m->train_loss, m->eval_loss, m->eval_top1,
+                          m->eval_top5, m->lr};
+}
+
+static cz_err *redraw(const char *dir, const char *summary) {
+  cz_summary_row *rows;
+  int n = read_rows(summary, &rows);
+  cz_err *e = n > 0 ? cz_plot_training(dir, rows, n) : NULL;
+  free(rows);
+  return e;
+}
+
+/* args.yaml; for a resumed run summary.csv, the TensorBoard scalars and the
+ * plots of the epochs before it (from the checkpoint), so its outputs are
+ * those of the uninterrupted run. */
+static cz_err *begin(void *user, const char *dir, const cz_loop_epoch_metrics *earlier,
+                     int64_t n) {
   cz_loop_outputs *o = user;
+  o->started = true;
+  char *yaml = cz_config_to_yaml(o->cfg), *path = cz_asprintf("%s/args.yaml", dir);
+  cz_err *e = cz_write_file_atomic(path, yaml, strlen(yaml));
+  free(yaml);
+  free(path);
   char *summary = cz_asprintf("%s/summary.csv", dir);
-  cz_err *e = o->started ? NULL : start(o, dir, m->epoch, summary);
-  cz_summary_row row = {(int)m->epoch, m->train_loss, m->eval_loss, m->eval_top1, m->eval_top5,
-                        m->lr};
-  if (!e) e = cz_summary_append(summary, &row);
-  if (!e && o->tb) e = tb_epoch(o->tb, m);
-  if (!e) {
-    cz_summary_row *rows;
-    int n = read_rows(summary, &rows);
-    if (n > 0) e = cz_plot_training(dir, rows, n);
+  if (!e && o->cfg->training.resume.set) {
+    cz_summary_row *rows = cz_xcalloc((size_t)(n > 0 ? n : 1), sizeof *rows);
+    for (int64_t i = 0; i < n; i++) rows[i] = to_row(&earlier[i]);
+    e = cz_summary_write(summary, rows, (int)n);
     free(rows);
+    if (!e && n > 0) e = redraw(dir, summary);
+  }
+  if (!e && o->cfg->general.log_tb.set && o->cfg->general.log_tb.v) {
+    e = cz_tb_open(dir, &o->tb);
+    for (int64_t i = 0; i < n && !e; i++) e = tb_epoch(o->tb, &earlier[i]);
   }
   free(summary);
   return e;
 }
 
+static cz_err *epoch_end(void *user, const char *dir, const cz_loop_epoch_metrics *m) {
+  cz_loop_outputs *o = user;
+  char *summary = cz_asprintf("%s/summary.csv", dir);
+  cz_err *e = o->started ? NULL : begin(o, dir, NULL, 0);
+  cz_summary_row row = to_row(m);
+  if (!e) e = cz_summary_append(summary, &row);
+  if (!e && o->tb) e = tb_epoch(o->tb, m);
+  if (!e) e = redraw(dir, summary);
+  free(summary);
+  return e;
+}
+
 cz_loop_metrics cz_loop_outputs_hook(cz_loop_outputs *o) {
-  return (cz_loop_metrics){o, epoch_end};
+  return (cz_loop_metrics){o, epoch_end, begin};
 }
 
 cz_err *cz_loop_outputs_close(cz_loop_outputs *o) {

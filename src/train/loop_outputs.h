@@ -11,7 +11,7 @@
 typedef struct {
   const cz_config *cfg;
   cz_tb_writer *tb; /* opened at the first epoch when general.log_tb */
-  bool started;     /* args.yaml written, summary trimmed for a resume */
+  bool started;     /* args.yaml written, earlier epochs written for a resume */
 } cz_loop_outputs;
 
 /* A hook whose user is `o` (zero it first and set cfg). */

@@ -1,7 +1,7 @@
 /* The training loop's shared state, split by concern over loop_setup.c
  * (model, loss, optimizer, schedule), loop_step.c (one epoch of updates),
- * loop_validate.c, loop_ckpt.c (checkpoint files and their history) and
- * loop_resume.c (training.resume). */
+ * loop_validate.c, loop_ema.c (training.model_ema), loop_ckpt.c
+ * (checkpoint files and their history) and loop_resume.c (training.resume). */
 #ifndef CZ_TRAIN_LOOP_PRIV_H
 #define CZ_TRAIN_LOOP_PRIV_H
 #include <signal.h>
@@ -56,6 +56,19 @@ typedef struct {
   int n_hist, max_hist;
   char *recovery[2]; /* the last two recovery files, oldest first */
   const cz_loop_metrics *hook;
+  /* the running training-loss meter of the epoch in progress (a recovery
+   * checkpoint carries it, so a resumed epoch logs the same averages) */
+  double ep_loss_sum;
+  int64_t ep_loss_n;
+  /* every finished epoch's metrics (summary.csv's rows; checkpoints carry
+   * them, so a resumed run's outputs are whole) */
+  cz_loop_epoch_metrics *rows;
+  int64_t n_rows;
+  /* training.model_ema: the EMA copy of each parameter and buffer of g,
+   * indexed by value id (NULL for other values); NULL when off */
+  float **ema;
+  double ema_decay;
+  bool export_ema; /* the EMA validated better than the model at the last epoch end */
 } cz_trainer;
 
 /* Set by SIGINT: the loop stops after the current step. */
@@ -66,8 +79,19 @@ void cz_loop_teardown(cz_trainer *t);
 /* Trains epoch t->epoch from step t->step_in_epoch on; *train_loss: the
  * mean loss of the updates it ran. Stops early when interrupted. */
 cz_err *cz_loop_train_epoch(cz_trainer *t, double *train_loss);
-/* Validates the current weights on the validation split. */
-cz_err *cz_loop_validate(cz_trainer *t, double *loss, double *top1, double *top5);
+/* Validates the current weights (ema: the EMA weights) on the validation
+ * split, with general.tta's flip averaging. */
+cz_err *cz_loop_validate(cz_trainer *t, bool ema, double *loss, double *top1, double *top5);
+/* The eval graph gets the train graph's weights (ema: the EMA's). */
+void cz_loop_weights_to_eval(cz_trainer *t, bool ema);
+/* training.model_ema (loop_ema.c): the EMA starts as a copy of the
+ * configured weights; updated after every optimizer step. */
+void cz_loop_ema_init(cz_trainer *t);
+void cz_loop_ema_update(cz_trainer *t);
+void cz_loop_ema_free(cz_trainer *t);
+/* Swaps the EMA buffers with the train graph's weight data, so the graph's
+ * state_dict code reads or fills the EMA (call twice to swap back). */
+void cz_loop_ema_swap(cz_trainer *t);
 /* metric value for the config's eval_metric; better: a beats b. */
 double cz_loop_pick_metric(const cz_trainer *t, double loss, double top1, double top5);
 bool cz_loop_better(const cz_trainer *t, double a, double b);

@@ -1,16 +1,19 @@
 /* training.resume: continues from a checkpoint this loop wrote (epoch-end
  * or recovery): weights and BatchNorm statistics, optimizer state, schedule
  * state, the resume position, global step (which keys the per-step
- * randomness) and the best-metric history. With the loader's and the
- * executor's random streams keyed by (seed, epoch, sample) and the global
- * step, that is all the state there is, so a run resumed at an epoch
- * boundary ends bit for bit where an uninterrupted one does (same threads). */
+ * randomness), the best-metric history, the EMA weights (model_ema), the
+ * epoch's running loss meter and the finished epochs' metrics. With the
+ * loader's and the executor's random streams keyed by (seed, epoch, sample)
+ * and the global step, that is all the state there is, so a resumed run
+ * ends bit for bit where an uninterrupted one does (same threads). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "graph/graph_dict.h"
 #include "io/torch_file.h"
 #include "train/loop_priv.h"
 #include "util/log.h"
+#include "util/mem.h"
 
 static cz_err *bad(const char *path, const char *what) {
   return cz_err_new(CZ_EXIT_USAGE, "training.resume: %s: %s: expected a checkpoint written by "
@@ -50,6 +53,38 @@ static cz_err *restore_optim(cz_trainer *t, const cz_pyval *od, const char *path
   return NULL;
 }
 
+/* The epoch's loss meter, the earlier epochs' rows and which of model and
+ * EMA validated better last (absent from checkpoints of czoo before they
+ * were carried: then the resumed run's summary starts at its first epoch). */
+static cz_err *restore_meters(cz_trainer *t, const cz_pyval *s, const char *path) {
+  const cz_pyval *rows = cz_py_get(s, "epochs");
+  if (!rows) {
+    cz_warn("training.resume: %s holds no earlier epochs' metrics: summary.csv starts at epoch "
+            "%lld", path, (long long)t->epoch);
+    return NULL;
+  }
+  int64_t n_loss = 0, ema = 0;
+  cz_err *e = get_bits(s, "loss_sum", path, &t->ep_loss_sum, 1);
+  if (!e) e = get_int(s, "loss_n", path, &n_loss);
+  if (!e) e = get_int(s, "ema_better", path, &ema);
+  if (e) return e;
+  if (rows->kind != CZ_PY_TENSOR || rows->tensor.dtype != CZ_I64 ||
+      cz_shape_numel(&rows->tensor.shape) % 6 != 0 ||
+      cz_shape_numel(&rows->tensor.shape) / 6 > t->epoch || n_loss < 0 || n_loss > t->step_in_epoch)
+    return bad(path, "epochs");
+  t->ep_loss_n = n_loss;
+  t->export_ema = ema != 0;
+  t->n_rows = cz_shape_numel(&rows->tensor.shape) / 6;
+  t->rows = cz_xcalloc((size_t)(t->n_rows > 0 ? t->n_rows : 1), sizeof *t->rows);
+  const double *rv = rows->tensor.data;
+  for (int64_t i = 0; i < t->n_rows; i++) {
+    double r[6];
+    memcpy(r, rv + 6 * i, sizeof r);
+    t->rows[i] = (cz_loop_epoch_metrics){(int64_t)r[0], r[1], r[2], r[3], r[4], r[5]};
+  }
+  return NULL;
+}
+
 static cz_err *restore_state(cz_trainer *t, const cz_pyval *s, const char *path) {
   if (!s || s->kind != CZ_PY_DICT) return bad(path, "czoo_state");
   int64_t has_best = 0, n_hist;
@@ -76,7 +111,23 @@ static cz_err *restore_state(cz_trainer *t, const cz_pyval *s, const char *path)
     t->hist[i] = (cz_loop_hist){((const int64_t *)he->tensor.data)[i], hv[i]};
   if (t->step_in_epoch < 0 || t->step_in_epoch >= t->updates_per_epoch || t->epoch < 0)
     return bad(path, "resume position out of range for this dataset and batch size");
-  return NULL;
+  return restore_meters(t, s, path);
+}
+
+/* timm's train.py loads the EMA from `state_dict_ema`, falling back to
+ * `state_dict` for a checkpoint of a run without EMA. */
+static cz_err *restore_ema(cz_trainer *t, const cz_pyval *root, const char *path) {
+  bool has = cz_py_get(root, "state_dict_ema") != NULL;
+  if (!has)
+    cz_warn("training.resume: %s has no state_dict_ema: the EMA restarts from its state_dict",
+            path);
+  cz_tensor_dict *sd = NULL;
+  cz_err *e = cz_torch_state_dict_pick(root, path, has ? CZ_SD_EMA : CZ_SD_DEFAULT, &sd);
+  cz_loop_ema_swap(t);
+  if (!e) e = cz_graph_load_dict(t->g, sd, true, path, NULL);
+  cz_loop_ema_swap(t);
+  cz_tdict_free(sd);
+  return e;
 }
 
 cz_err *cz_loop_resume(cz_trainer *t, const char *path) {
@@ -95,6 +146,7 @@ cz_err *cz_loop_resume(cz_trainer *t, const char *path) {
   e = cz_torch_state_dict(root, path, &sd);
   if (!e) e = cz_graph_load_dict(t->g, sd, true, path, NULL);
   cz_tdict_free(sd);
+  if (!e && t->ema) e = restore_ema(t, root, path);
   if (!e) e = restore_optim(t, cz_py_get(root, "optimizer"), path);
   if (!e) e = restore_state(t, cz_py_get(root, "czoo_state"), path);
   cz_py_free(root);

@@ -1,6 +1,7 @@
 /* Training setup: dataset and pipelines, the zoo model (train graph with
  * the loss attached, and an eval-mode twin for validation and export),
- * configured weights, optimizer, learning rate and schedule, following
+ * configured weights, the EMA copy (training.model_ema), optimizer,
+ * learning rate and schedule, following
  * timm's train.py order (spec reference_behaviour 5.1-5.3). */
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +153,10 @@ static cz_err *make_optimizer(cz_trainer *t) {
     else cz_sched_step(&t->sched, start, NULL);
   }
   t->epoch = start;
+  /* timm counts updates from the start epoch (num_updates = epoch x
+   * updates per epoch), so the per-update schedule, the EMA's step and the
+   * dropout streams continue from there rather than from update 0 */
+  t->global_step = start * t->updates_per_epoch;
   cz_optim_set_lr(t->opt, cz_sched_lr(&t->sched));
   cz_info("optimizer %s, lr %.6g, %lld updates per epoch; scheduled epochs: %lld", oc.opt, lr,
           (long long)t->updates_per_epoch, (long long)t->num_epochs);
@@ -169,9 +174,6 @@ cz_err *cz_loop_setup(cz_trainer *t) {
     cz_zoo_opts o = {0};
     return cz_zoo_build(c->model.model_name.v, &o, &dummy);
   }
-  if (c->training.model_ema.set && c->training.model_ema.v)
-    return cz_err_new(CZ_EXIT_NOTIMPL, "training.model_ema: true is not supported yet "
-                      "(expected false)");
   cz_err *e = cz_ds_load(&c->dataset, &t->ds);
   if (e) return e;
   if (t->ds.train.n == 0 || t->ds.val.n == 0)
@@ -188,6 +190,7 @@ cz_err *cz_loop_setup(cz_trainer *t) {
   cz_info("Model %s created, param count: %lld", t->entry->name,
           (long long)cz_graph_param_count(t->g));
   if ((e = attach_loss(t))) return e;
+  cz_loop_ema_init(t); /* train.py: after the weights, before training */
   cz_graph_set_training(t->g, true);
   cz_graph_set_training(t->ge, false);
   cz_exec_opts eo = {.training = true, .backward = true, .seed = (uint64_t)c->general.seed.v};
@@ -202,6 +205,8 @@ cz_err *cz_loop_setup(cz_trainer *t) {
 }
 
 void cz_loop_teardown(cz_trainer *t) {
+  cz_loop_ema_free(t);
+  free(t->rows);
   cz_optim_free(t->opt);
   free(t->params);
   cz_exec_free(t->ex);

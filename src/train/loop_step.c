@@ -1,7 +1,8 @@
 /* One epoch of training updates: batch in, forward, backward, clipping,
  * optimizer step, schedule update, with timm's train line every
  * general.log_interval updates (spec reference_behaviour 5.4) plus an ETA,
- * and recovery checkpoints every general.recovery_interval updates. */
+ * the EMA update (training.model_ema) after each optimizer step, and
+ * recovery checkpoints every general.recovery_interval updates. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,7 +49,9 @@ cz_err *cz_loop_train_epoch(cz_trainer *t, double *train_loss) {
   cz_pipe_start_epoch(t->ptrain, (uint64_t)t->epoch);
   cz_err *e = skip_batches(t, t->step_in_epoch);
   if (e) return e;
-  double loss_sum = 0, data_sum = 0, step_sum = 0;
+  /* the loss meter covers the whole epoch (carried over a mid-epoch
+   * resume); the timing meters only this process's updates */
+  double data_sum = 0, step_sum = 0;
   int64_t n_steps = 0;
   double t0 = now_s();
   while (t->step_in_epoch < steps && !cz_loop_interrupted) {
@@ -68,12 +71,14 @@ cz_err *cz_loop_train_epoch(cz_trainer *t, double *train_loss) {
     cz_optim_step(t->opt);
     t->step_in_epoch++;
     t->global_step++;
+    cz_loop_ema_update(t); /* timm: model_ema.update(model, step=num_updates) */
     if (t->sched.p.on_updates) {
       cz_sched_step_update(&t->sched, t->global_step, NULL);
       cz_optim_set_lr(t->opt, cz_sched_lr(&t->sched));
     }
     double t2 = now_s();
-    loss_sum += loss, data_sum += t1 - t0, step_sum += t2 - t0, n_steps++;
+    t->ep_loss_sum += loss, t->ep_loss_n++;
+    data_sum += t1 - t0, step_sum += t2 - t0, n_steps++;
     int64_t idx = t->step_in_epoch - 1;
     if (idx % log_every == 0 || t->step_in_epoch == steps) {
       double rate = (double)b.n / (t2 - t0), ravg = (double)b.n * n_steps / step_sum;
@@ -84,7 +89,7 @@ cz_err *cz_loop_train_epoch(cz_trainer *t, double *train_loss) {
               "(%.3fs, %7.2f/s)  LR: %.3e  Data: %.3f (%.3f)  ETA: %s",
               (long long)t->epoch, (long long)idx, (long long)steps,
               100.0 * (double)idx / (double)(steps > 1 ? steps - 1 : 1), loss,
-              loss_sum / n_steps, t2 - t0, rate, step_sum / n_steps, ravg,
+              t->ep_loss_sum / (double)t->ep_loss_n, t2 - t0, rate, step_sum / n_steps, ravg,
               cz_optim_lr(t->opt), t1 - t0, data_sum / n_steps, eta);
     }
     if (!isfinite(loss))
@@ -96,6 +101,6 @@ cz_err *cz_loop_train_epoch(cz_trainer *t, double *train_loss) {
       return e;
     t0 = now_s();
   }
-  *train_loss = n_steps ? loss_sum / n_steps : NAN;
+  *train_loss = t->ep_loss_n ? t->ep_loss_sum / (double)t->ep_loss_n : NAN;
   return NULL;
 }

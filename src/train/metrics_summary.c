@@ -56,6 +56,20 @@ cz_err *cz_summary_append(const char *path, const cz_summary_row *row) {
   return cz_err_prefix(e, "summary");
 }
 
+cz_err *cz_summary_write(const char *path, const cz_summary_row *rows, int n) {
+  cz_strbuf sb;
+  cz_sb_init(&sb);
+  if (n > 0) cz_sb_append(&sb, summary_header);
+  for (int i = 0; i < n; i++) {
+    char *line = cz_summary_format_row(&rows[i]);
+    cz_sb_append(&sb, line);
+    free(line);
+  }
+  cz_err *e = cz_write_file_atomic(path, n > 0 ? sb.data : "", n > 0 ? sb.len : 0);
+  cz_sb_free(&sb);
+  return cz_err_prefix(e, "summary");
+}
+
 cz_err *cz_summary_trim(const char *path, int start_epoch) {
   uint8_t *old;
   size_t n;

@@ -25,6 +25,11 @@ char *cz_summary_format_row(const cz_summary_row *row);
  * missing or empty). */
 cz_err *cz_summary_append(const char *path, const cz_summary_row *row);
 
+/* Replaces the table at path by the header and these n rows (an empty
+ * file when n is 0: the next append writes the header). A resumed run
+ * writes the rows its checkpoint carries this way. */
+cz_err *cz_summary_write(const char *path, const cz_summary_row *rows, int n);
+
 /* For a resumed run, as timm's trim_summary: keeps the header line and the
  * rows whose epoch is < start_epoch (dropping repeated headers, blank rows
  * and rows whose epoch is not a number); when no row is left the file

@@ -6,6 +6,7 @@ layer-wise lr decay (training.optimizer.layer_decay) on a timm model
 trains, logs its groups, and a run resumed from the epoch-0 checkpoint
 ends bit for bit where the uninterrupted one does. Usage:
 test_train_extras.py PATH_TO_CZOO."""
+import math
 import os
 import re
 import shutil
@@ -88,6 +89,25 @@ class TrainExtras(unittest.TestCase):
         with open(os.path.join(run, "saved_models", "summary.csv")) as f1, \
                 open(os.path.join(run2, "saved_models", "summary.csv")) as f2:
             self.assertEqual(f1.read().splitlines()[-1], f2.read().splitlines()[-1])
+
+    def test_start_epoch_continues_the_update_count(self):
+        # timm counts updates from start_epoch x updates per epoch, so a
+        # per-update cosine schedule continues there; summary.csv's lr is
+        # the lr after the epoch's last update: min_lr 0 + lr/2 (1 + cos(pi
+        # t / T)), T = epochs x updates (the schedule itself is checked
+        # against timm in oracle.sched_golden)
+        out, run = self.trains("start1", "training.epochs=3", "training.model_ema=false",
+                               "general.tta=1", "training.lr_scheduler.start_epoch=1",
+                               "training.lr_scheduler.sched_on_updates=true",
+                               "training.lr_scheduler.min_lr=0")
+        upe = int(re.search(r"(\d+) updates per epoch", out).group(1))
+        with open(os.path.join(run, "saved_models", "summary.csv")) as f:
+            rows = [r.split(",") for r in f.read().splitlines()[1:]]
+        self.assertEqual([r[0] for r in rows], ["1", "2"])
+        for r in rows:
+            t = (int(r[0]) + 1) * upe
+            want = 0.5 * 0.01 * (1 + math.cos(math.pi * t / (3 * upe)))
+            self.assertAlmostEqual(float(r[5]), want, delta=1e-9, msg=r)
 
 
 if __name__ == "__main__":
