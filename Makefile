@@ -49,6 +49,7 @@ bench: setup-oracles build
 	bash bench/bench_conv.sh $(BUILD)/bench/bench_conv
 	bash bench/bench_data.sh $(BUILD)
 	bash bench/bench_infer.sh $(BUILD)
+	bash bench/bench_int8.sh $(BUILD)
 	bash bench/bench_quant.sh $(BUILD)
 	bash bench/bench_train.sh $(BUILD)/czoo
 

@@ -57,8 +57,9 @@ static cz_err *run(const cz_args *args, const cz_loaded_config *lc) {
   cz_info("steps: %s", plan.data);
   cz_sb_free(&plan);
   cz_info("run directory: %s", dir);
-  cz_svc_ctx ctx = {cfg, dir, cfg->model.model_path.set ? cz_xstrdup(cfg->model.model_path.v) : NULL,
-                    false};
+  cz_svc_ctx ctx = {.cfg = cfg, .run_dir = dir,
+                    .model_path = cfg->model.model_path.set ? cz_xstrdup(cfg->model.model_path.v)
+                                                            : NULL};
   err = cz_run_mode(&ctx, mode);
   if (!err) cz_info("operation finished: %s", cz_mode_names[mode]);
   free(ctx.model_path);

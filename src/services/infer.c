@@ -1,4 +1,6 @@
-/* Batched float inference over the executor (see infer.h).
+/* Batched inference (see infer.h): for a QDQ model the int8 plan of
+ * src/int8 (its steps split their rows between threads themselves);
+ * otherwise the float executor, as follows.
  *
  * A batch runs as micro-batches of `micro` images on executors planned at
  * that size, one per participant of the thread pool: the activations of a
@@ -15,7 +17,9 @@
 #include <string.h>
 
 #include "graph/exec.h"
+#include "int8/rt_lower.h"
 #include "kernels/k_simd.h"
+#include "services/model_open.h"
 #include "util/mem.h"
 #include "util/pool.h"
 #include "util/threads.h"
@@ -30,6 +34,7 @@ struct cz_infer {
   int nex;
   int64_t batch, micro, image_floats, classes;
   cz_shape in_shape; /* one micro-batch, logical NCHW */
+  rt_plan *q8;       /* the int8 plan of a QDQ model (no executors then) */
 };
 
 /* Plans the graph at micro-batch m if every image stays on its own there
@@ -48,6 +53,20 @@ static bool micro_ok(cz_graph *g, int64_t m) {
 cz_err *cz_infer_new_opts(cz_graph *g, int64_t batch, const cz_infer_opts *o, cz_infer **out) {
   *out = NULL;
   cz_graph_set_training(g, false);
+  if (cz_model_is_qdq(g)) { /* never in float: the int8 engine or an error naming the node */
+    rt_plan *q8 = NULL;
+    cz_err *e = rt_lower(g, (int)batch, g->name ? g->name : "model", &q8);
+    if (e) return e;
+    cz_infer *r = cz_xcalloc(1, sizeof *r);
+    r->g = g;
+    r->q8 = q8;
+    r->batch = r->micro = batch;
+    r->image_floats = (int64_t)q8->in_c * q8->in_h * q8->in_w;
+    r->classes = q8->out_dims;
+    r->in_shape = cz_shape4(batch, q8->in_c, q8->in_h, q8->in_w);
+    *out = r;
+    return NULL;
+  }
   int64_t m = o->micro > 0 ? o->micro : MICRO_DEFAULT;
   if (m > batch) m = batch;
   if (m < batch && !micro_ok(g, m)) m = batch;
@@ -121,6 +140,19 @@ static void micro_job(void *cv, int64_t j, int slot) {
 
 void cz_infer_run_layout(cz_infer *r, const float *x, cz_layout layout, int64_t n,
                          float *logits) {
+  if (r->q8) { /* the plan reads NHWC images; it runs n <= batch rows */
+    if (layout == CZ_NHWC) {
+      rt_plan_run(r->q8, x, (int)n, logits);
+      return;
+    }
+    cz_shape s = r->in_shape;
+    s.d[0] = n;
+    float *t = cz_xmalloc((size_t)(n * r->image_floats) * sizeof *t);
+    cz_relayout(x, layout, t, CZ_NHWC, &s, sizeof(float));
+    rt_plan_run(r->q8, t, (int)n, logits);
+    free(t);
+    return;
+  }
   run_ctx c = {r, x, layout, n, logits};
   int64_t jobs = (n + r->micro - 1) / r->micro;
   bool was = cz_pool_enable(true);
@@ -140,5 +172,6 @@ const cz_exec *cz_infer_exec(const cz_infer *r, int i) { return r->ex[i]; }
 void cz_infer_free(cz_infer *r) {
   if (!r) return;
   for (int i = 0; i < r->nex; i++) cz_exec_free(r->ex[i]);
+  rt_plan_free(r->q8);
   free(r);
 }

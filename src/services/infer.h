@@ -1,7 +1,9 @@
-/* Float inference in batches: the executor in eval mode, planned once, a
- * batch run as micro-batches of a few images spread over the thread pool
- * (infer.c says why); a shorter last batch is zero-padded and only its
- * rows are returned. Kernels use the process's compute threads
+/* Inference in batches. Float models: the executor in eval mode, planned
+ * once, a batch run as micro-batches of a few images spread over the
+ * thread pool (infer.c says why); a shorter last batch is zero-padded and
+ * only its rows are returned. QDQ models (any int8/uint8 constant): the
+ * int8 plan of src/int8, planned once for the batch; an op it cannot lower
+ * is an error naming the node. Kernels use the process's compute threads
  * (CZOO_NUM_THREADS). */
 #ifndef CZ_SERVICES_INFER_H
 #define CZ_SERVICES_INFER_H

@@ -84,6 +84,8 @@ static cz_err *open_zoo(const cz_config *cfg, const char *path, int num_classes,
   return err;
 }
 
+bool cz_model_is_qdq(const cz_graph *g) { return cz_graph_is_quantized(g); }
+
 static cz_err *model_open(const cz_config *cfg, const char *path, bool quantized,
                           int num_classes, bool fuse, cz_model *out) {
   memset(out, 0, sizeof *out);
@@ -103,8 +105,11 @@ static cz_err *model_open(const cz_config *cfg, const char *path, bool quantized
   }
   if (err) return err;
   cz_graph_set_training(g, false);
-  if (!err) err = cz_pass_fold_bn(g, NULL);
-  if (!err && fuse) err = cz_pass_fuse_act(g, NULL); /* Conv + ReLU6 in one kernel pass */
+  /* A QDQ model runs as it is on the int8 engine (infer.c lowers it); the
+   * float rewrites are for float graphs only. */
+  const bool qdq = cz_model_is_qdq(g);
+  if (!err && !qdq) err = cz_pass_fold_bn(g, NULL);
+  if (!err && !qdq && fuse) err = cz_pass_fuse_act(g, NULL); /* Conv + ReLU6 in one kernel pass */
   if (!err && (g->n_inputs != 1 || g->n_outputs < 1))
     err = cz_err_new(CZ_EXIT_RUNTIME, "%s: expected one input and an output, found %d inputs "
                      "and %d outputs", path ? path : cfg->model.model_name.v, g->n_inputs,
@@ -132,7 +137,7 @@ static cz_err *model_open(const cz_config *cfg, const char *path, bool quantized
   }
   out->g = g;
   out->stem = path ? file_stem(path) : cz_xstrdup(cfg->model.model_name.v);
-  out->quantized = quantized;
+  out->quantized = quantized || qdq;
   out->c = (int)in->shape.d[1];
   out->h = (int)in->shape.d[2];
   out->w = (int)in->shape.d[3];

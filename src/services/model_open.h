@@ -12,7 +12,7 @@
 typedef struct {
   cz_graph *g;    /* eval mode, BatchNorm folded, batch 1 */
   char *stem;     /* file name without folder and extension, or model_name */
-  bool quantized; /* as the chain says (the step's model is a QDQ file) */
+  bool quantized; /* a QDQ file, or the chain says so: runs on the int8 engine */
   int c, h, w;    /* input [C, H, W] */
   int num_classes; /* logits per image */
 } cz_model;
@@ -29,6 +29,10 @@ cz_err *cz_model_open(const cz_config *cfg, const char *path, bool quantized, in
 cz_err *cz_model_open_plain(const cz_config *cfg, const char *path, int num_classes,
                             cz_model *out);
 void cz_model_close(cz_model *m);
+
+/* A quantized (QDQ) model: one int8 or uint8 constant, the test the tool
+ * we replace applies (its has_QDQ_nodes sees the DequantizeLinear of one). */
+bool cz_model_is_qdq(const cz_graph *g);
 
 /* "float" or "quantized". */
 const char *cz_model_kind(const cz_model *m);

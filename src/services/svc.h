@@ -13,6 +13,10 @@ typedef struct {
   const char *run_dir;
   char *model_path; /* owned: the model file the next step works on */
   bool quantized;   /* model_path is a quantized (QDQ) model */
+  /* Top-1 of the last float evaluation in this chain, so the int8 one
+   * can be shown beside it. */
+  bool has_float_top1;
+  double float_top1;
 } cz_svc_ctx;
 
 typedef cz_err *(*cz_svc_fn)(cz_svc_ctx *ctx);

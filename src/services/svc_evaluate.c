@@ -134,6 +134,13 @@ cz_err *cz_svc_evaluate(cz_svc_ctx *ctx) {
   if (!err) {
     const cz_metrics *m = &r.metrics;
     cz_info("Evaluation accuracy on %s: %.2f %%", set, cz_metrics_top1(m));
+    if (!r.model.quantized) {
+      ctx->has_float_top1 = true;
+      ctx->float_top1 = cz_metrics_top1(m);
+    } else if (ctx->has_float_top1) {
+      cz_info("Accuracy on %s: float %.2f %%, int8 %.2f %%, difference %+.2f points", set,
+              ctx->float_top1, cz_metrics_top1(m), cz_metrics_top1(m) - ctx->float_top1);
+    }
     cz_info("Top-5 accuracy on %s: %.2f %%, mean loss (cross-entropy): %.4f, images: %lld",
             set, cz_metrics_top5(m), cz_metrics_loss(m), (long long)m->n);
     /* The reference appends these two lines to stm32ai_main.log. */

@@ -163,6 +163,9 @@ class Quantization(unittest.TestCase):
             check_qdq(self, os.path.join(run_dir, "quantized_models", "mbv2_w035_quant_qdq_pc.onnx"))
             self.assertIn("Evaluating the quantized model mbv2_w035_quant_qdq_pc", r.stdout)
             self.assertEqual(len(re.findall(r"Evaluation accuracy on test_set", r.stdout)), 2)
+            # The int8 evaluation (czoo's int8 engine) beside the float one.
+            self.assertRegex(r.stdout, r"Accuracy on test_set: float [\d.]+ %, int8 [\d.]+ %, "
+                                       r"difference [+-][\d.]+ points")
 
 
 if __name__ == "__main__":
