@@ -49,7 +49,10 @@ static void test_zoo_qdq(void **state) {
   int nn = 0;
   for (struct dirent *e; (e = readdir(dp)) && nn < 256;) {
     size_t l = strlen(e->d_name);
-    if (strstr(e->d_name, "_qdq_") && l > 5 && strcmp(e->d_name + l - 5, ".onnx") == 0)
+    /* onnxruntime's files only: test_qdq's check stage writes its round
+     * trips beside them as <name>.rt.onnx, with no bundle of their own */
+    if (strstr(e->d_name, "_qdq_") && l > 5 && strcmp(e->d_name + l - 5, ".onnx") == 0 &&
+        !(l > 8 && strcmp(e->d_name + l - 8, ".rt.onnx") == 0))
       names[nn++] = cz_xstrdup(e->d_name);
   }
   closedir(dp);
