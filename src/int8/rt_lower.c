@@ -31,6 +31,8 @@ typedef struct {
   rtl_layout *lay; /* value -> its bytes' layout where has_lay (else the default) */
   bool *has_lay;
   int *tdef;       /* value -> its copy in the default layout, -1 */
+  int tail_out;    /* the graph output when a data-movement op after the last
+                    * DequantizeLinear makes it (-1: none) */
   const char *what;
 } lw;
 
@@ -208,7 +210,7 @@ static cz_err *find_q(lw *L, const cz_node *n, int slot, outq *o) {
   int v = n->out[slot];
   float rlo = -INFINITY, rhi = INFINITY;
   for (int hop = 0;; hop++) {
-    if (L->nuse[v] != 1) break;
+    if (L->nuse[v] != 1 || L->user[v] < 0) break; /* a graph output has no user node */
     const cz_node *u = &g->nodes[L->user[v]];
     if (is_op(u, "QuantizeLinear")) {
       qp q;
@@ -526,8 +528,30 @@ static cz_err *move_out(lw *L, const cz_node *n, int k, int tx, const rtl_map *m
   const cz_graph *g = L->g;
   outq o;
   cz_err *e = find_q(L, n, k, &o);
-  if (e) return e;
   const rt_tensor *X = &L->p->tensors[tx];
+  if (e && n->out[k] == g->outputs[0] && g->values[n->in[0]].producer >= 0 &&
+      is_op(&g->nodes[g->values[n->in[0]].producer], "DequantizeLinear")) {
+    /* A float Flatten / Reshape after the last DequantizeLinear (neither
+     * onnxruntime nor czoo quantizes a trailing Flatten): moving the int8
+     * values then dequantizing gives the same floats. */
+    cz_err_free(e);
+    rtl_layout y;
+    rtl_pick_order(m, X->elems, &y);
+    if (rtl_is_identity(m, &y, X->elems) && rtl_is_default(&y)) {
+      L->tid[n->out[k]] = tx;
+    } else {
+      rtl_default(&m->out, &y);
+      rt_move_p mv;
+      if (!rtl_gather(m, &y, X->elems, &mv))
+        return node_err(L, n, "this data movement needs more than 7 strided dims");
+      int ty = new_tensor(L, g->values[n->out[k]].name, X->elems, X->scale, X->zp);
+      L->tid[n->out[k]] = ty;
+      new_move(L, n, tx, ty, &mv, -128, 127);
+    }
+    L->tail_out = n->out[k];
+    return NULL;
+  }
+  if (e) return e;
   const int qv = g->nodes[o.qnode].out[0];
   rtl_layout y;
   rtl_pick_order(m, X->elems, &y);
@@ -813,7 +837,8 @@ cz_err *rt_lower(const cz_graph *g, int batch, const char *what, rt_plan **out) 
   L.lay = cz_xcalloc((size_t)g->n_values, sizeof *L.lay);
   L.has_lay = cz_xcalloc((size_t)g->n_values, sizeof(bool));
   L.tdef = cz_xmalloc((size_t)g->n_values * sizeof(int));
-  for (int v = 0; v < g->n_values; v++) L.tid[v] = L.tdef[v] = -1;
+  for (int v = 0; v < g->n_values; v++) L.tid[v] = L.tdef[v] = L.user[v] = -1;
+  L.tail_out = -1;
   for (int i = 0; i < g->n_nodes; i++)
     for (int k = 0; k < g->nodes[i].n_in; k++)
       if (g->nodes[i].in[k] >= 0) {
@@ -828,8 +853,8 @@ cz_err *rt_lower(const cz_graph *g, int batch, const char *what, rt_plan **out) 
     e = cz_err_new(CZ_EXIT_RUNTIME, "%s: the input '%s' is not quantized (expected a "
                    "QuantizeLinear reading it): not a QDQ model the int8 engine can run", what,
                    g->values[g->inputs[0]].name);
-  if (!e && (yo->producer < 0 || !is_op(&g->nodes[yo->producer], "DequantizeLinear") ||
-             L.tid[g->outputs[0]] < 0))
+  if (!e && (yo->producer < 0 || L.tid[g->outputs[0]] < 0 ||
+             (!is_op(&g->nodes[yo->producer], "DequantizeLinear") && L.tail_out != g->outputs[0])))
     e = cz_err_new(CZ_EXIT_RUNTIME, "%s: the output '%s' is not a dequantized int8 tensor "
                    "(expected DequantizeLinear at the end)", what, yo->name);
   if (!e && yo->shape.rank != 2)
