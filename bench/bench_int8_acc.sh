@@ -43,14 +43,14 @@ oo=$(get "$work/ort.txt" ort_int8_opt_top1)
 cq=$(get "$work/czoo.txt" quant_s) oq=$(get "$work/ort.txt" quant_s)
 echo "int8 accuracy: $(basename "$model"), Fashion-MNIST test set ($(get "$work/czoo.txt" images) images),"
 echo "  both quantizers on the same 600 calibration images, per channel int8 QDQ, MinMax"
-printf '  %-50s %8s\n' "float top-1 % (czoo / onnxruntime)" "$f / $of"
-printf '  %-50s %8s\n' "int8 top-1 %, czoo quantizer + czoo int8 engine" "$c"
-printf '  %-50s %8s\n' "int8 top-1 %, onnxruntime quantize_static" "$o"
-printf '  %-50s %8s\n' "  (onnxruntime optimized session)" "$oo"
+printf '  %-50s %s\n' "float top-1 % (czoo / onnxruntime)" "$f / $of"
+printf '  %-50s %s\n' "int8 top-1 %, czoo quantizer + czoo int8 engine" "$c"
+printf '  %-50s %s\n' "int8 top-1 %, onnxruntime quantize_static" "$o"
+printf '  %-50s %s\n' "  (onnxruntime optimized session)" "$oo"
 awk -v f="$f" -v c="$c" -v o="$o" 'BEGIN {
   d = f - c
-  printf "  drop float -> czoo int8: %.2f points (goal <= 0.5): %s\n", d, d <= 0.5 ? "met" : "NOT met"
-  printf "  czoo int8 - onnxruntime int8: %+.2f points (goal >= 0): %s\n", c - o, c >= o ? "met" : "NOT met"
+  printf "  drop float -> czoo int8: %.2f points (goal <= 0.5): %s\n", d, (d <= 0.5 ? "met" : "NOT met")
+  printf "  czoo int8 - onnxruntime int8: %+.2f points (goal >= 0): %s\n", c - o, (c >= o ? "met" : "NOT met")
 }'
 printf '  quantization wall s, file to file: czoo %s, onnxruntime %s (%sx)\n' "$cq" "$oq" \
   "$(awk -v a="$oq" -v b="$cq" 'BEGIN { printf "%.2f", a / b }')"
