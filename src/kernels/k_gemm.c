@@ -455,8 +455,61 @@ static inline float gemv_out(const cz_k_gemm_args *g, int64_t i, int64_t j, floa
 
 static void gemv_cols_generic(const cz_k_gemm_args *g, int64_t j0, int64_t j1) { GEMV_BODY }
 #if CZ_K_X86
+/* AVX2: each dot product sums k in two 8-lane accumulators (k mod 16 < 8
+ * and >= 8; a last full 8 into the first), adds them, reduces the lanes
+ * 8 -> 4 -> 2 -> 1, then adds the k past the last multiple of 8 in
+ * order. GEMV_COLS columns at once give the FMA units independent chains
+ * (one chain per column is latency-bound) and share each load of x; a
+ * column's operations are the same in a block or alone, so its result
+ * never depends on which block computed it. */
+#define GEMV_COLS 4
+
+CZ_K_TARGET_AVX2 static inline float hsum_avx2(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+/* out[c] = x . w[c] (K floats each) for c < nc, nc <= GEMV_COLS. */
+CZ_K_TARGET_AVX2 static inline __attribute__((always_inline)) void dots_avx2(
+    const float *restrict x, const float *const *w, int nc, int64_t K, float *out) {
+  __m256 a0[GEMV_COLS], a1[GEMV_COLS];
+  for (int c = 0; c < GEMV_COLS; c++) a0[c] = a1[c] = _mm256_setzero_ps();
+  int64_t k = 0;
+  for (; k + 16 <= K; k += 16) {
+    __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);
+    for (int c = 0; c < nc; c++) {
+      a0[c] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(w[c] + k), a0[c]);
+      a1[c] = _mm256_fmadd_ps(x1, _mm256_loadu_ps(w[c] + k + 8), a1[c]);
+    }
+  }
+  if (k + 8 <= K) {
+    __m256 x0 = _mm256_loadu_ps(x + k);
+    for (int c = 0; c < nc; c++) a0[c] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(w[c] + k), a0[c]);
+    k += 8;
+  }
+  for (int c = 0; c < nc; c++) {
+    float s = hsum_avx2(_mm256_add_ps(a0[c], a1[c]));
+    for (int64_t t = k; t < K; t++) s += x[t] * w[c][t];
+    out[c] = s;
+  }
+}
+
 CZ_K_TARGET_AVX2 static void gemv_cols_avx2(const cz_k_gemm_args *g, int64_t j0, int64_t j1) {
-  GEMV_BODY
+  for (int64_t j = j0; j < j1; j += GEMV_COLS) {
+    int nc = (int)min64(GEMV_COLS, j1 - j);
+    const float *w[GEMV_COLS];
+    for (int c = 0; c < GEMV_COLS; c++) w[c] = g->b + (j + (c < nc ? c : 0)) * g->b_cs;
+    for (int64_t i = 0; i < g->M; i++) {
+      float s[GEMV_COLS];
+      if (nc == GEMV_COLS)
+        dots_avx2(g->a + i * g->a_rs, w, GEMV_COLS, g->K, s);
+      else
+        for (int c = 0; c < nc; c++) dots_avx2(g->a + i * g->a_rs, w + c, 1, g->K, s + c);
+      for (int c = 0; c < nc; c++) g->c[i * g->c_rs + (j + c) * g->c_cs] = gemv_out(g, i, j + c, s[c]);
+    }
+  }
 }
 CZ_K_TARGET_AVX512 static void gemv_cols_avx512(const cz_k_gemm_args *g, int64_t j0, int64_t j1) {
   GEMV_BODY
@@ -557,7 +610,8 @@ void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
   pl.CB = cdiv(g->N, pl.NB);
   /* Few jobs for the threads: narrower column blocks (which columns a job
    * covers never changes a sum). */
-  if (parallel) {
+  double macs = (double)g->M * (double)g->N * (double)g->K;
+  if (parallel && cz_k_threads_for(CZ_K_SLOTS, macs) > 1) {
     int64_t want = 2 * (int64_t)cz_k_threads(CZ_K_SLOTS);
     while (pl.S * pl.RB * pl.CB < want && pl.NB > pl.u.nr) {
       pl.NB -= pl.u.nr;
@@ -568,7 +622,7 @@ void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
   size_t slot = slot_floats(g->K);
   float *w = work;
   int64_t jobs = pl.S * pl.RB * pl.CB;
-  int nt = parallel ? cz_k_threads_for(jobs, (double)g->M * (double)g->N * (double)g->K) : 1;
+  int nt = parallel ? cz_k_threads_for(jobs, macs) : 1;
   pl.part = w + (size_t)(parallel ? min64(CZ_K_SLOTS, max_jobs(pl.S, g->M, g->N)) : 1) * slot;
   gemm_ctx c = {g, &pl, w, slot};
   cz_pool_run(jobs, nt, gemm_job, &c);

@@ -128,12 +128,16 @@ static void micro_job(void *cv, int64_t j, int slot) {
     cz_relayout(src, c->layout, dst, in.layout, &s, sizeof(float));
     memset(dst + k * r->image_floats, 0, (size_t)((r->micro - k) * r->image_floats) * sizeof(float));
   }
-  /* Several micro-batches at once: each runs on one thread (the kernels'
-   * pool is busy with them, and OpenMP loops of the ops stay serial). */
+  /* The ops' own OpenMP loops run serial: an OpenMP worker spinning after
+   * one would take a core from the pool's. Several micro-batches at once:
+   * each runs on one thread (the pool is busy with them); one: the
+   * kernels share their work with the pool. */
   int omp_was = omp_get_max_threads();
-  if (r->nex > 1) omp_set_num_threads(1);
+  int use_was = cz_k_threads_use(r->nex > 1 ? 1 : omp_was);
+  omp_set_num_threads(1);
   cz_exec_forward(ex);
-  if (r->nex > 1) omp_set_num_threads(omp_was);
+  omp_set_num_threads(omp_was);
+  cz_k_threads_use(use_was);
   cz_tensor y = cz_exec_value(ex, r->g->outputs[0]);
   memcpy(c->logits + i0 * r->classes, y.data, (size_t)(k * r->classes) * sizeof(float));
 }
