@@ -391,6 +391,11 @@ static void test_gemm_cases(void **state) {
       /* Few rows against transB: the GEMV path (k_gemm.c). */
       {"classifier batch 1, 1000x1280 (GEMV)", 1, 1000, 1280, 0, 1, 1.0f, 1.0f, 1, 1, 1000, 0},
       {"3 rows transB, C [M,N], alpha beta (GEMV)", 3, 70, 100, 0, 1, 0.5f, 2.0f, 2, 3, 70, 4},
+      /* GEMV tails: columns past a block of 4, k past a multiple of 16
+       * (one 8-block, then single k). */
+      {"1 row, N=7, K=79 (GEMV tails)", 1, 7, 79, 0, 1, 1.0f, 1.0f, 1, 1, 7, 4},
+      {"2 rows, N=13, K=72, alpha (GEMV tails)", 2, 13, 72, 0, 1, 0.5f, 1.0f, 1, 1, 13, 4},
+      {"4 rows, N=1001, K=1283 (GEMV)", 4, 1001, 1283, 0, 1, 1.0f, 1.0f, 1, 1, 1001, 0},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     cz_graph *g = gemm_graph(&cases[i]);
