@@ -43,6 +43,8 @@ typedef cz_k_ukr_fn ukr_fn;
 #define VSET1(x) (x)
 #define VFMA(a, b, c) ((a) * (b) + (c))
 #define VADD(a, b) ((a) + (b))
+#define VMAX(a, b) ((a) > (b) ? (a) : (b))
+#define VMIN(a, b) ((a) < (b) ? (a) : (b))
 #define SET(mode, mr, nv) UKR(generic, mode, mr, nv)
 #define SET_MRT 4
 #define SET_MRR 4
@@ -59,6 +61,8 @@ typedef cz_k_ukr_fn ukr_fn;
 #undef VSET1
 #undef VFMA
 #undef VADD
+#undef VMAX
+#undef VMIN
 
 #if CZ_K_X86
 /* AVX2 + FMA: 16 registers, so at most 12 accumulators. */
@@ -72,6 +76,8 @@ typedef cz_k_ukr_fn ukr_fn;
 #define VSET1(x) _mm256_set1_ps(x)
 #define VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define VADD(a, b) _mm256_add_ps(a, b)
+#define VMAX(a, b) _mm256_max_ps(a, b)
+#define VMIN(a, b) _mm256_min_ps(a, b)
 #define SET(mode, mr, nv) UKR(avx2, mode, mr, nv)
 #define SET_MRT 8
 #define SET_MRR 8
@@ -96,6 +102,8 @@ typedef cz_k_ukr_fn ukr_fn;
 #undef VSET1
 #undef VFMA
 #undef VADD
+#undef VMAX
+#undef VMIN
 
 /* AVX-512: 32 registers, up to 24 accumulators; in-place rows (r, i) keep
  * at most 8 row pointers live. */
@@ -109,6 +117,8 @@ typedef cz_k_ukr_fn ukr_fn;
 #define VSET1(x) _mm512_set1_ps(x)
 #define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define VADD(a, b) _mm512_add_ps(a, b)
+#define VMAX(a, b) _mm512_max_ps(a, b)
+#define VMIN(a, b) _mm512_min_ps(a, b)
 #define SET(mode, mr, nv) UKR(avx512, mode, mr, nv)
 #define SET_MRT 16
 #define SET_MRR 8
@@ -137,6 +147,8 @@ typedef cz_k_ukr_fn ukr_fn;
 #undef VSET1
 #undef VFMA
 #undef VADD
+#undef VMAX
+#undef VMIN
 #endif
 
 typedef cz_k_tile ukr_t;
@@ -334,6 +346,7 @@ static void run_job(const cz_k_gemm_args *g, const plan_t *pl, int64_t job, floa
   bool sliced = pl->S > 1;
   if (sliced) dst = pl->part + s * g->M * g->N, d_rs = g->N, d_cs = 1;
   int64_t np = cdiv(j1 - j0, NR);
+  const float clip_v[2] = {g->lo, g->hi};
   /* Full strips read A in place when one of its strides is 1; edge strips
    * (and other strides) go through a zero-padded packed copy. */
   bool rows = g->a_cs == 1, cols = !rows && g->a_rs == 1;
@@ -341,6 +354,9 @@ static void run_job(const cz_k_gemm_args *g, const plan_t *pl, int64_t job, floa
     int64_t k0 = ch * KC, kc = min64(KC, g->K - k0);
     bool first = ch == ch0;
     bool acc = first ? (!sliced && g->acc) : true;
+    /* The fused activation in the micro-kernels' stores, with the last
+     * block of k (sliced sums are clamped when reduced). */
+    const float *clip = g->clamp && !sliced && ch == pl->nchunks - 1 ? clip_v : NULL;
     if (pl->bpk)
       bp = pl->bpk + k0 * pl->npad + (j0 / NR) * kc * NR;
     else
@@ -354,7 +370,7 @@ static void run_job(const cz_k_gemm_args *g, const plan_t *pl, int64_t job, floa
           int64_t jj = j0 + p * NR;
           const float *bias = first && !sliced && g->bias ? g->bias + jj : NULL;
           u->r(kc, g->a + i0 * g->a_rs + k0, g->a_rs, NULL, bp + p * kc * NR, dst + i0 * d_rs + jj,
-               d_rs, (int)full, (int)min64(NR, j1 - jj), acc, bias);
+               d_rs, (int)full, (int)min64(NR, j1 - jj), acc, bias, clip);
         }
       i += full;
     }
@@ -372,12 +388,12 @@ static void run_job(const cz_k_gemm_args *g, const plan_t *pl, int64_t job, floa
         const float *bias = first && !sliced && g->bias ? g->bias + jj : NULL;
         const float *b = bp + p * kc * NR;
         if (d_cs == 1) {
-          u->t(kc, a, ast, NULL, b, dst + i * d_rs + jj, d_rs, mr, nr, acc, bias);
+          u->t(kc, a, ast, NULL, b, dst + i * d_rs + jj, d_rs, mr, nr, acc, bias, clip);
           continue;
         }
         /* Strided C: the same sums through a tile, then element by element. */
         float t[MR_MAX * 64];
-        u->t(kc, a, ast, NULL, b, t, NR, mr, nr, false, NULL);
+        u->t(kc, a, ast, NULL, b, t, NR, mr, nr, false, NULL, NULL);
         for (int ii = 0; ii < mr; ii++)
           for (int j = 0; j < nr; j++) {
             float v = t[ii * NR + j];
@@ -389,9 +405,9 @@ static void run_job(const cz_k_gemm_args *g, const plan_t *pl, int64_t job, floa
       }
     }
   }
-  /* The fused activation, on the finished block while it is in cache
-   * (sliced sums are clamped when reduced). */
-  if (g->clamp && !sliced && ch1 == pl->nchunks)
+  /* Strided C: the fused activation on the finished block while it is in
+   * cache. */
+  if (g->clamp && !sliced && d_cs != 1 && ch1 == pl->nchunks)
     for (int64_t ri = i0; ri < i1; ri++)
       cz_k_clamp(dst + ri * d_rs + j0 * d_cs, j1 - j0, d_cs, g->lo, g->hi);
 }
