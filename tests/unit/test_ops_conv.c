@@ -169,6 +169,8 @@ static const conv_case conv_cases[] = {
     {"depthwise 3x3 s2", 2, 20, 9, 9, 20, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 20, NULL, false, 24, CZ_K_CONV_DEPTHWISE},
     {"depthwise 3x3 s2 pads (0,0,1,1)", 2, 17, 8, 8, 17, 3, 3, 2, 2, 1, 1, {0, 0, 1, 1}, 17, NULL, true, 24, CZ_K_CONV_DEPTHWISE},
     {"depthwise 5x5 s2 pad 2 (MNASNet)", 1, 24, 9, 9, 24, 5, 5, 2, 2, 1, 1, {2, 2, 2, 2}, 24, NULL, true, 24, CZ_K_CONV_DEPTHWISE},
+    {"depthwise 3x3 4x4 (inner columns < 4)", 1, 24, 4, 5, 24, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 24, NULL, true, 16, CZ_K_CONV_DEPTHWISE},
+    {"depthwise 3x3 s2 15 wide", 1, 16, 5, 15, 16, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 16, NULL, true, 16, CZ_K_CONV_DEPTHWISE},
     {"depthwise 3x3 dilation 2", 1, 9, 7, 7, 9, 3, 3, 1, 1, 2, 2, {2, 2, 2, 2}, 9, NULL, false, 24, CZ_K_CONV_DEPTHWISE},
     {"depthwise multiplier 2", 2, 4, 6, 6, 8, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 4, NULL, true, 24, CZ_K_CONV_IM2COL},
     {"auto_pad SAME_UPPER s2", 2, 3, 7, 8, 4, 3, 3, 2, 2, 1, 1, {0}, 1, "SAME_UPPER", true, 24, CZ_K_CONV_IM2COL},
