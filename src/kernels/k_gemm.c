@@ -326,6 +326,7 @@ static const float *packed_b(const cz_k_gemm_args *g, int nr) {
 typedef struct {
   ukr_t u;
   int64_t S, RB, CB, NB, nchunks;
+  int64_t MCr; /* rows of a job: MC, fewer when that gives the threads work */
   float *part;      /* S > 1: S row-major M x N partial sums */
   const float *bpk; /* B packed once, or NULL: packed per job */
   int64_t npad;     /* N rounded up to the tile width */
@@ -334,7 +335,7 @@ typedef struct {
 static void run_job(const cz_k_gemm_args *g, const plan_t *pl, int64_t job, float *slot) {
   int64_t per_slice = pl->RB * pl->CB;
   int64_t s = job / per_slice, r = (job % per_slice) / pl->CB, cb = job % pl->CB;
-  int64_t i0 = r * MC, i1 = min64(g->M, i0 + MC);
+  int64_t i0 = r * pl->MCr, i1 = min64(g->M, i0 + pl->MCr);
   int64_t j0 = cb * pl->NB, j1 = min64(g->N, j0 + pl->NB);
   int64_t ch0 = s * pl->nchunks / pl->S, ch1 = (s + 1) * pl->nchunks / pl->S;
   const ukr_t *u = &pl->u;
@@ -621,6 +622,7 @@ void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
   }
   plan_t pl = {.u = u, .bpk = bpk, .npad = (g->N + u.nr - 1) / u.nr * u.nr};
   pl.S = slices_for(g->M, g->N, g->K);
+  pl.MCr = MC;
   pl.RB = cdiv(g->M, MC);
   pl.NB = pl.u.nr * (NB_TARGET / pl.u.nr > 0 ? NB_TARGET / pl.u.nr : 1);
   pl.CB = cdiv(g->N, pl.NB);
@@ -632,6 +634,17 @@ void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
     while (pl.S * pl.RB * pl.CB < want && pl.NB > pl.u.nr) {
       pl.NB -= pl.u.nr;
       pl.CB = cdiv(g->N, pl.NB);
+    }
+    /* Still too few (a tile or two of columns, a few dozen rows: the 8x8
+     * layers of one image): shorter row blocks, whole strips of the tile,
+     * never more jobs than the scratch was sized for. Which rows a job
+     * covers never changes a sum either. */
+    int64_t cap = max_jobs(pl.S, g->M, g->N);
+    while (pl.S * pl.RB * pl.CB < want && pl.MCr > pl.u.mr_t) {
+      int64_t mc = cdiv(cdiv(pl.MCr, 2), pl.u.mr_t) * pl.u.mr_t;
+      int64_t rb = cdiv(g->M, mc);
+      if (pl.S * rb * pl.CB > cap) break;
+      pl.MCr = mc, pl.RB = rb;
     }
   }
   pl.nchunks = cdiv(g->K, KC);
