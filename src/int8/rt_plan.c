@@ -1,16 +1,21 @@
 /* The int8 executor (see rt_plan.h): entry quantization, the steps, the
- * output dequantization; each step's rows split between threads. */
+ * output dequantization. A batch is split between threads by whole images
+ * (no barrier between steps); a single image by the rows of its large steps. */
 #include "int8/rt_plan.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/k_simd.h"
+#include "util/pool.h"
 
 /* Multiply-adds that make a second thread worth its fork and barrier. */
 #define RT_WORK_PER_THREAD 200000
+/* Most images one job of a batch run takes. */
+#define RT_IMAGES_PER_JOB 4
 
 /* ONNX QuantizeLinear: x / scale rounded half to even, plus the zero point,
  * saturated (the int8 domain: a uint8 tensor's range shifted by -128). */
@@ -46,28 +51,78 @@ static void run_step(const rt_plan *p, const rt_step *s, int n, int r0, int r1, 
   }
 }
 
+/* One step's rows split into jobs of the kernels' pool (util/pool.h). */
+typedef struct {
+  const rt_plan *p;
+  const rt_step *s;
+  int n, rows, njobs;
+} step_job;
+
+static void step_job_fn(void *ctx, int64_t j, int slot) {
+  const step_job *c = ctx;
+  const int r0 = (int)((int64_t)c->rows * j / c->njobs);
+  const int r1 = (int)((int64_t)c->rows * (j + 1) / c->njobs);
+  if (r1 > r0)
+    run_step(c->p, c->s, c->n, r0, r1, (char *)c->p->scratch + (size_t)slot * c->p->scratch_slot,
+             0);
+}
+
+/* Every step over images [i0, i1): kernel rows never cross an image, so
+ * disjoint image ranges write disjoint rows of every tensor and need no
+ * barrier between steps. */
+static void run_images(const rt_plan *p, int i0, int i1, void *scratch, int ref) {
+  for (int i = 0; i < p->n_steps; i++) {
+    const rt_step *s = &p->steps[i];
+    const double t0 = p->prof ? omp_get_wtime() : 0;
+    run_step(p, s, i1 - i0, i0 * s->rows, i1 * s->rows, scratch, ref);
+    if (p->prof) p->prof[i] += omp_get_wtime() - t0;
+  }
+}
+
+typedef struct {
+  const rt_plan *p;
+  int n, per;
+} image_job;
+
+static void image_job_fn(void *ctx, int64_t j, int slot) {
+  const image_job *c = ctx;
+  const int i0 = (int)j * c->per, i1 = i0 + c->per < c->n ? i0 + c->per : c->n;
+  run_images(c->p, i0, i1, (char *)c->p->scratch + (size_t)slot * c->p->scratch_slot, 0);
+}
+
 static void run(rt_plan *p, const float *x, int n, float *out, int ref) {
   const rt_tensor *ti = &p->tensors[p->input];
   quantize_in(ti, x, (int64_t)n * ti->elems, p->tensors[p->input].data);
-  for (int i = 0; i < p->n_steps; i++) {
-    const rt_step *s = &p->steps[i];
-    const int rows = n * s->rows;
-    /* A parallel region costs a fork and a barrier: small steps (most of a
-     * batch-1 run) stay on the calling thread. */
-    const int64_t chunks = s->work * n / RT_WORK_PER_THREAD;
-    const int nt = ref || chunks < 2 ? 1 : cz_k_threads(chunks < rows ? chunks : rows);
-    if (nt <= 1) {
-      run_step(p, s, n, 0, rows, p->scratch, ref);
-      continue;
-    }
-#pragma omp parallel num_threads(nt)
-    {
-      const int t = omp_get_thread_num(), k = omp_get_num_threads();
-      const int r0 = (int)((int64_t)rows * t / k), r1 = (int)((int64_t)rows * (t + 1) / k);
-      if (r1 > r0)
-        run_step(p, s, n, r0, r1, (char *)p->scratch + (size_t)t * p->scratch_slot, ref);
+  const int threads = ref ? 1 : cz_k_threads(CZ_K_SLOTS);
+  const bool was = cz_pool_enable(true);
+  if (threads <= 1 || p->prof) {
+    run_images(p, 0, n, p->scratch, ref);
+  } else if (n >= 2) {
+    /* Whole images per job, a few at a time (the GEMM tiles and the fully
+     * connected layer's weight reads span them), claimed dynamically: a
+     * descheduled thread simply takes fewer. */
+    int per = (n + threads - 1) / threads;
+    if (per > RT_IMAGES_PER_JOB) per = RT_IMAGES_PER_JOB;
+    image_job c = {p, n, per};
+    cz_pool_run((n + per - 1) / per, threads, image_job_fn, &c);
+  } else {
+    for (int i = 0; i < p->n_steps; i++) {
+      const rt_step *s = &p->steps[i];
+      const int rows = n * s->rows;
+      /* A pool call costs a wake-up and a wait: small steps (most of a
+       * batch-1 run) stay on the calling thread. */
+      const int64_t chunks = s->work * n / RT_WORK_PER_THREAD;
+      int64_t nj = chunks < rows ? chunks : rows;
+      if (nj > 2 * threads) nj = 2 * threads;
+      if (nj < 2) {
+        run_step(p, s, n, 0, rows, p->scratch, 0);
+        continue;
+      }
+      step_job c = {p, s, n, rows, (int)nj};
+      cz_pool_run(nj, threads, step_job_fn, &c);
     }
   }
+  cz_pool_enable(was);
   const rt_tensor *to = &p->tensors[p->output];
   for (int64_t i = 0; i < (int64_t)n * to->elems; i++)
     out[i] = ((float)to->data[i] - (float)to->zp) * to->scale;
