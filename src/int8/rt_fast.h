@@ -24,6 +24,14 @@ typedef struct {
   int32_t *bias_eff; /* bias - in_zp * sum(w - w_zp), per output channel */
   int32_t *mult_c, *right_c; /* per output channel multiplier and right shift */
   int vec_rq;        /* every shift <= 0: the vector requantization applies */
+  /* Vector requantization constants (vec_rq), per block of 8 channels:
+   * [4 rounding offsets of the even channels][4 of the odd ones][4 shift
+   * counts even][4 odd] (rt_avx2.h's rt_avx2_requant_k), and per channel
+   * the low 32 bits of the offset taken back after the shift. */
+  int64_t *rq64;
+  int32_t *rq_sub;
+  int16_t *wdw; /* DW: [ceil(c/16)][ceil(taps/2)][32] (w - w_zp), tap pairs interleaved */
+  int8_t *zrow; /* DW: c + 32 bytes of the input zero point, what padding taps read */
 } rt_conv_fast;
 
 /* Packs p's weights; the kind is chosen from the shape (GEMM for groups 1,
