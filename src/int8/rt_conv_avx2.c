@@ -104,6 +104,7 @@ CZ_K_TARGET_AVX2 static void gemm_tile(const rt_conv_fast *f, const rq_clamp *kq
     const int16_t *wp = f->wpack + (size_t)j * kp * 32;
     __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00;
     __m256i c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+#pragma GCC unroll 2
     for (int k = 0; k < kp; k++) {
       const __m256i w0 = _mm256_loadu_si256((const __m256i *)(wp + k * 32));
       const __m256i w1 = _mm256_loadu_si256((const __m256i *)(wp + k * 32 + 16));
@@ -165,7 +166,7 @@ CZ_K_TARGET_AVX2 void rt_conv_gemm_avx2(const rt_conv_fast *f, const int8_t *x, 
 
 /* 16 channels of one depthwise output pixel: tap pairs through vpmaddwd
  * (see rt_conv_fast_init's wdw order), then back to channel order. */
-CZ_K_TARGET_AVX2 static inline void dw_block16(const rt_conv_fast *f, const rq_clamp *kq,
+CZ_K_TARGET_AVX2 static inline __attribute__((always_inline)) void dw_block16(const rt_conv_fast *f, const rq_clamp *kq,
                                                const int8_t *const *src, int tp, int c0,
                                                int8_t *dst) {
   const int16_t *w = f->wdw + (size_t)(c0 / 16) * (size_t)tp * 32;
@@ -189,32 +190,40 @@ CZ_K_TARGET_AVX2 void rt_conv_dw_avx2(const rt_conv_fast *f, const int8_t *x, in
   const int c = p->c, taps = p->kh * p->kw, tp = (taps + 1) / 2, cv = c / 16 * 16;
   const rq_clamp kq = {_mm256_set1_epi32(p->rq.out_zp), _mm256_set1_epi32(p->rq.act_min),
                        _mm256_set1_epi32(p->rq.act_max)};
-  /* Tap t of the pixel at input column ix0 reads row[t] + ix0 * c inside
-   * the map; padding taps read zrow (in_zp: the bias_eff fold makes them
-   * add nothing real). src has one slot more: an odd last tap's partner. */
+  /* Tap t of the pixel at input column ix0 reads row[t] + ix0 * cs[t]:
+   * inside the map cs[t] = c, and padding rows read zrow with cs[t] = 0
+   * (in_zp: the bias_eff fold makes them add nothing real). src has one
+   * slot more: an odd last tap's partner. */
   const int8_t *row[RT_DW_MAX_TAPS], *src[RT_DW_MAX_TAPS + 1];
-  int ok_y[RT_DW_MAX_TAPS];
+  long cs[RT_DW_MAX_TAPS];
   for (int r = r0; r < r1; r++) {
     const int b = r / p->oh, oy = r % p->oh;
     const int8_t *xb = x + (long)b * p->h * p->w * c;
     for (int ky = 0, t = 0; ky < p->kh; ky++) {
       const int iy = oy * p->sh - p->pad_t + ky * p->dh;
       for (int kx = 0; kx < p->kw; kx++, t++) {
-        ok_y[t] = iy >= 0 && iy < p->h;
-        row[t] = ok_y[t] ? xb + ((long)iy * p->w + kx * p->dw) * c : NULL;
+        const int ok = iy >= 0 && iy < p->h;
+        row[t] = ok ? xb + ((long)iy * p->w + kx * p->dw) * c : f->zrow;
+        cs[t] = ok ? c : 0;
       }
     }
     int8_t *yr = y + (long)r * p->ow * c;
     for (int ox = 0; ox < p->ow; ox++) {
       const int ix0 = ox * p->sw - p->pad_l;
-      const int inside = ix0 >= 0 && ix0 + (p->kw - 1) * p->dw < p->w;
-      for (int t = 0; t < taps; t++) {
-        const int ix = ix0 + (t % p->kw) * p->dw;
-        src[t] = ok_y[t] && (inside || (ix >= 0 && ix < p->w)) ? row[t] + (long)ix0 * c : f->zrow;
+      if (ix0 >= 0 && ix0 + (p->kw - 1) * p->dw < p->w) {
+        for (int t = 0; t < taps; t++) src[t] = row[t] + ix0 * cs[t];
+      } else {
+        for (int t = 0; t < taps; t++) {
+          const int ix = ix0 + (t % p->kw) * p->dw;
+          src[t] = ix >= 0 && ix < p->w ? row[t] + ix0 * cs[t] : f->zrow;
+        }
       }
       src[taps] = src[taps - 1];
       int8_t *yo = yr + (long)ox * c;
-      for (int c0 = 0; c0 < cv; c0 += 16) dw_block16(f, &kq, src, tp, c0, yo + c0);
+      if (tp == 5) /* 3x3: the tap loop unrolled */
+        for (int c0 = 0; c0 < cv; c0 += 16) dw_block16(f, &kq, src, 5, c0, yo + c0);
+      else
+        for (int c0 = 0; c0 < cv; c0 += 16) dw_block16(f, &kq, src, tp, c0, yo + c0);
       for (int ch = cv; ch < c; ch++) {
         int32_t acc = f->bias_eff[ch];
         for (int t = 0; t < taps; t++) acc += (int32_t)src[t][ch] * f->wpack[(size_t)t * c + ch];
