@@ -16,6 +16,7 @@
 
 #include "int8/rt_avx2.h"
 #include "int8/rt_fast.h"
+#include "int8/rt_fast_priv.h"
 #include "int8/rt_kernels.h"
 #include "int8/rt_qmult.h"
 #include "int8/rt_requant.h"
@@ -84,6 +85,14 @@ CZ_K_TARGET_AVX2 static void requant8(const int32_t *x, const int32_t *m, const 
 }
 #endif
 
+#if CZ_K_X86
+CZ_K_TARGET_AVX2 static void requant8k(const int32_t *x, const int32_t *m, const int64_t *k64,
+                                       const int32_t *sub, int32_t *out) {
+  _mm256_storeu_si256((__m256i *)out,
+                      rt_avx2_requant_k(_mm256_loadu_si256((const __m256i *)x), m, k64, sub));
+}
+#endif
+
 /* The 8-lane requantization equals the scalar one on every lane, over the
  * whole int32 range, every right shift and multiplier. */
 static void test_requant_vector(void **state) {
@@ -100,6 +109,14 @@ static void test_requant_vector(void **state) {
       r[i] = rnd(0, 31);
     }
     requant8(x, m, r, out);
+    for (int i = 0; i < 8; i++) assert_int_equal(out[i], rt_requant(x[i], m[i], -r[i]));
+    /* The form with constants packed at plan time. */
+    int64_t k64[16];
+    int32_t sub[8];
+    if (t % 7 == 0)
+      for (int i = 0; i < 8; i++) r[i] = t % 14 ? 0 : 31;
+    rt_rq_pack(r, 8, k64, sub);
+    requant8k(x, m, k64, sub, out);
     for (int i = 0; i < 8; i++) assert_int_equal(out[i], rt_requant(x[i], m[i], -r[i]));
   }
 #else
@@ -216,6 +233,13 @@ static const conv_case kConv[] = {
     {5, 7, 5, 1, 2, 4, 1, 9},     {32, 32, 3, 1, 1, 1, 32, 6}, {48, 48, 3, 2, 1, 1, 48, 7},
     {20, 20, 5, 1, 1, 2, 20, 6},  {7, 7, 3, 1, 2, 2, 7, 6},    {16, 32, 3, 1, 1, 1, 2, 5},
     {12, 12, 3, 2, 1, 0, 4, 7},   {64, 10, 1, 1, 1, 0, 1, 1},  {130, 40, 1, 1, 1, 0, 1, 2},
+    /* Maps wide enough for the fast paths' interior runs (contiguous tap
+     * rows, depthwise pointers by row), channels off the blocks of 16, a
+     * plain 1x1 with even and odd channel counts, the first layer's
+     * 3-channel 3x3 stride 2, a 5x5 depthwise (its generic tap loop). */
+    {40, 40, 3, 1, 1, 1, 40, 12}, {16, 16, 3, 2, 1, 1, 16, 13}, {8, 48, 1, 1, 1, 0, 1, 11},
+    {7, 19, 1, 1, 1, 0, 1, 10},   {3, 16, 3, 2, 1, 1, 1, 17},   {24, 20, 3, 1, 2, 2, 1, 12},
+    {32, 32, 5, 1, 1, 2, 32, 11}, {48, 8, 1, 1, 1, 0, 1, 9},    {21, 21, 3, 1, 1, 0, 21, 10},
 };
 
 static void test_conv_fast_exact(void **state) {
