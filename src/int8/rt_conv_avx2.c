@@ -97,10 +97,11 @@ CZ_K_TARGET_AVX2 static inline void store16(const rt_conv_fast *f, const rq_clam
 
 /* RT_MR (4) pixels against every block of 16 output channels. */
 CZ_K_TARGET_AVX2 static void gemm_tile(const rt_conv_fast *f, const rq_clamp *kq,
-                                       const int16_t *a16, int mr, int8_t *const *yrow) {
-  const int kp = f->kpad / 2, nb = (f->p.oc + 15) / 16;
+                                       const int16_t *a16, int mr, int8_t *const *yrow, int j0,
+                                       int j1) {
+  const int kp = f->kpad / 2;
   const int16_t *r0 = a16, *r1 = a16 + f->kpad, *r2 = a16 + 2 * f->kpad, *r3 = a16 + 3 * f->kpad;
-  for (int j = 0; j < nb; j++) {
+  for (int j = j0; j < j1; j++) {
     const int16_t *wp = f->wpack + (size_t)j * kp * 32;
     __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00;
     __m256i c20 = c00, c21 = c00, c30 = c00, c31 = c00;
@@ -134,7 +135,7 @@ CZ_K_TARGET_AVX2 static void gemm_tile(const rt_conv_fast *f, const rq_clamp *kq
 }
 
 CZ_K_TARGET_AVX2 void rt_conv_gemm_avx2(const rt_conv_fast *f, const int8_t *x, int8_t *y, int r0,
-                                        int r1, void *scratch) {
+                                        int r1, int j0, int j1, void *scratch) {
   const rt_conv_p *p = &f->p;
   const rq_clamp kq = {_mm256_set1_epi32(p->rq.out_zp), _mm256_set1_epi32(p->rq.act_min),
                        _mm256_set1_epi32(p->rq.act_max)};
@@ -160,7 +161,7 @@ CZ_K_TARGET_AVX2 void rt_conv_gemm_avx2(const rt_conv_fast *f, const int8_t *x, 
         yrow[i] = y + pix * p->oc;
       }
     }
-    gemm_tile(f, &kq, a16, mr, yrow);
+    gemm_tile(f, &kq, a16, mr, yrow, j0, j1);
   }
 }
 

@@ -121,12 +121,31 @@ size_t rt_conv_fast_scratch(const rt_conv_fast *f) {
   return (size_t)RT_MR * (size_t)f->kpad * sizeof(int16_t) + 64; /* + slack: widening stores */
 }
 
+int rt_conv_fast_col_blocks(const rt_conv_fast *f) {
+#if CZ_K_X86
+  if (cz_k_isa() >= CZ_ISA_AVX2 && f->kind == RT_CONV_GEMM) return (f->p.oc + 15) / 16;
+#endif
+  (void)f;
+  return 1;
+}
+
+void rt_conv_fast_run_cols(const rt_conv_fast *f, const int8_t *x, int8_t *y, int r0, int r1,
+                           int j0, int j1, void *scratch) {
+#if CZ_K_X86
+  if (cz_k_isa() >= CZ_ISA_AVX2 && f->kind == RT_CONV_GEMM) {
+    rt_conv_gemm_avx2(f, x, y, r0, r1, j0, j1, scratch);
+    return;
+  }
+#endif
+  if (j0 == 0) rt_conv_fast_run(f, x, y, r0, r1, scratch);
+}
+
 void rt_conv_fast_run(const rt_conv_fast *f, const int8_t *x, int8_t *y, int r0, int r1,
                       void *scratch) {
 #if CZ_K_X86
   if (cz_k_isa() >= CZ_ISA_AVX2) {
     if (f->kind == RT_CONV_GEMM) {
-      rt_conv_gemm_avx2(f, x, y, r0, r1, scratch);
+      rt_conv_gemm_avx2(f, x, y, r0, r1, 0, (f->p.oc + 15) / 16, scratch);
       return;
     }
     if (f->kind == RT_CONV_DW) {

@@ -45,6 +45,15 @@ size_t rt_conv_fast_scratch(const rt_conv_fast *f);
 void rt_conv_fast_run(const rt_conv_fast *f, const int8_t *x, int8_t *y, int r0, int r1,
                       void *scratch);
 
+/* Output channels are computed in this many blocks (1 where the path
+ * cannot split them), and rt_conv_fast_run_cols computes blocks [j0, j1)
+ * of rows [r0, r1) (all channels when j0 == 0 on such a path, nothing
+ * otherwise): a fully connected layer of a single image split between
+ * threads. */
+int rt_conv_fast_col_blocks(const rt_conv_fast *f);
+void rt_conv_fast_run_cols(const rt_conv_fast *f, const int8_t *x, int8_t *y, int r0, int r1,
+                           int j0, int j1, void *scratch);
+
 /* The fully connected layer as a 1x1 convolution (rows = batch rows). */
 void rt_fc_as_conv(const rt_fc_p *fc, int rows, rt_conv_p *out);
 

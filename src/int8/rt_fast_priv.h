@@ -14,8 +14,9 @@
  * shifts in [0, 31]: k64 holds n * 2 int64, sub n int32. */
 void rt_rq_pack(const int32_t *right, int n, int64_t *k64, int32_t *sub);
 
-void rt_conv_gemm_avx2(const rt_conv_fast *f, const int8_t *x, int8_t *y, int r0, int r1,
-                       void *scratch);
+/* Output rows [r0, r1), channel blocks of 16 [j0, j1). */
+void rt_conv_gemm_avx2(const rt_conv_fast *f, const int8_t *x, int8_t *y, int r0, int r1, int j0,
+                       int j1, void *scratch);
 void rt_conv_dw_avx2(const rt_conv_fast *f, const int8_t *x, int8_t *y, int r0, int r1);
 void rt_add_avx2(const rt_add_p *p, const int8_t *a, const int8_t *b, int8_t *y, int r0, int r1);
 #endif

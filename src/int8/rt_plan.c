@@ -90,6 +90,18 @@ typedef struct {
   int n, rows, njobs;
 } step_job;
 
+/* A step with fewer rows than threads (a fully connected layer of one
+ * image): its output channel blocks split instead. */
+static void col_job_fn(void *ctx, int64_t j, int slot) {
+  const step_job *c = ctx;
+  const int nb = rt_conv_fast_col_blocks(&c->s->conv);
+  const int j0 = (int)((int64_t)nb * j / c->njobs), j1 = (int)((int64_t)nb * (j + 1) / c->njobs);
+  if (j1 > j0)
+    rt_conv_fast_run_cols(&c->s->conv, c->p->tensors[c->s->in0].data,
+                          c->p->tensors[c->s->out].data, 0, c->rows, j0, j1,
+                          (char *)c->p->scratch + (size_t)slot * c->p->scratch_slot);
+}
+
 static void step_job_fn(void *ctx, int64_t j, int slot) {
   const step_job *c = ctx;
   const int r0 = (int)((int64_t)c->rows * j / c->njobs);
@@ -144,14 +156,17 @@ static void run(rt_plan *p, const float *x, int n, float *out, int ref) {
       /* A pool call costs a wake-up and a wait: small steps (most of a
        * batch-1 run) stay on the calling thread. */
       const int64_t chunks = s->work * n / RT_WORK_PER_THREAD;
-      int64_t nj = chunks < rows ? chunks : rows;
+      const int cols = rows < threads && s->kind == RT_STEP_CONV
+                           ? rt_conv_fast_col_blocks(&s->conv) : 1;
+      const int units = cols > 1 ? cols : rows;
+      int64_t nj = chunks < units ? chunks : units;
       if (nj > 2 * threads) nj = 2 * threads;
       if (nj < 2) {
         run_step(p, s, n, 0, rows, p->scratch, 0);
         continue;
       }
       step_job c = {p, s, n, rows, (int)nj};
-      cz_pool_run(nj, threads, step_job_fn, &c);
+      cz_pool_run(nj, threads, cols > 1 ? col_job_fn : step_job_fn, &c);
     }
   }
   cz_pool_enable(was);

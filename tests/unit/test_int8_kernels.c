@@ -222,6 +222,15 @@ static void run_conv_case(const conv_case *cc, int variant) {
                  variant, f.kind, cz_k_isa_name(cz_k_isa()), i, y1[i], y2[i]);
       }
   }
+  /* The same split by output channel blocks (a single image's fully
+   * connected layer between threads). */
+  const int nb = rt_conv_fast_col_blocks(&f), cutj = rnd(0, nb);
+  memset(y2, 0x55, (size_t)ny);
+  rt_conv_fast_run_cols(&f, x, y2, 0, rows, cutj, nb, scratch);
+  rt_conv_fast_run_cols(&f, x, y2, 0, rows, 0, cutj, scratch);
+  if (memcmp(y1, y2, (size_t)ny) != 0)
+    fail_msg("conv c%d oc%d k%d g%d var%d isa %s: split at channel block %d of %d differs",
+             cc->c, cc->oc, cc->k, cc->groups, variant, cz_k_isa_name(cz_k_isa()), cutj, nb);
   free(scratch);
   rt_conv_fast_free(&f);
   free(w), free(x), free(y0), free(y1), free(y2), free(bias), free(wz), free(mult), free(shift);
