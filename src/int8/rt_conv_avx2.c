@@ -95,6 +95,54 @@ CZ_K_TARGET_AVX2 static inline void store16(const rt_conv_fast *f, const rq_clam
   memcpy(dst, tmp, (size_t)nvalid);
 }
 
+/* The same for a last block of at most 8 channels (a0 holds them). */
+CZ_K_TARGET_AVX2 static inline void store8(const rt_conv_fast *f, const rq_clamp *k, int c0,
+                                           __m256i a0, int8_t *dst) {
+  const rt_conv_p *p = &f->p;
+  const int nvalid = p->oc - c0;
+  a0 = _mm256_add_epi32(a0, _mm256_loadu_si256((const __m256i *)(f->bias_eff + c0)));
+  int8_t tmp[16];
+  if (f->vec_rq) {
+    const __m256i r0 = rt_avx2_requant_k(a0, f->mult_c + c0, f->rq64 + 2 * c0, f->rq_sub + c0);
+    _mm_storeu_si128((__m128i *)tmp, rt_avx2_narrow(r0, r0, k->zp, k->lo, k->hi));
+  } else {
+    int32_t acc[8];
+    _mm256_storeu_si256((__m256i *)acc, a0);
+    for (int i = 0; i < nvalid; i++)
+      tmp[i] = rt_requant_out(acc[i], f->mult_c[c0 + i], -f->right_c[c0 + i], p->rq.out_zp,
+                              p->rq.act_min, p->rq.act_max);
+  }
+  memcpy(dst, tmp, (size_t)nvalid);
+}
+
+/* RT_MR (4) pixels against a last block of at most 8 output channels:
+ * half the multiplies of a full block (the packing's upper 8 lanes are
+ * zero weights). */
+CZ_K_TARGET_AVX2 static void gemm_tile8(const rt_conv_fast *f, const rq_clamp *kq,
+                                        const int16_t *a16, int mr, int8_t *const *yrow, int j) {
+  const int kp = f->kpad / 2;
+  const int16_t *r0 = a16, *r1 = a16 + f->kpad, *r2 = a16 + 2 * f->kpad, *r3 = a16 + 3 * f->kpad;
+  const int16_t *wp = f->wpack + (size_t)j * kp * 32;
+  __m256i c0 = _mm256_setzero_si256(), c1 = c0, c2 = c0, c3 = c0;
+#pragma GCC unroll 2
+  for (int k = 0; k < kp; k++) {
+    const __m256i w0 = _mm256_loadu_si256((const __m256i *)(wp + k * 32));
+    int32_t v;
+    memcpy(&v, r0 + 2 * k, 4);
+    c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(_mm256_set1_epi32(v), w0));
+    memcpy(&v, r1 + 2 * k, 4);
+    c1 = _mm256_add_epi32(c1, _mm256_madd_epi16(_mm256_set1_epi32(v), w0));
+    memcpy(&v, r2 + 2 * k, 4);
+    c2 = _mm256_add_epi32(c2, _mm256_madd_epi16(_mm256_set1_epi32(v), w0));
+    memcpy(&v, r3 + 2 * k, 4);
+    c3 = _mm256_add_epi32(c3, _mm256_madd_epi16(_mm256_set1_epi32(v), w0));
+  }
+  store8(f, kq, j * 16, c0, yrow[0] + j * 16);
+  if (mr > 1) store8(f, kq, j * 16, c1, yrow[1] + j * 16);
+  if (mr > 2) store8(f, kq, j * 16, c2, yrow[2] + j * 16);
+  if (mr > 3) store8(f, kq, j * 16, c3, yrow[3] + j * 16);
+}
+
 /* RT_MR (4) pixels against every block of 16 output channels. */
 CZ_K_TARGET_AVX2 static void gemm_tile(const rt_conv_fast *f, const rq_clamp *kq,
                                        const int16_t *a16, int mr, int8_t *const *yrow, int j0,
@@ -102,6 +150,10 @@ CZ_K_TARGET_AVX2 static void gemm_tile(const rt_conv_fast *f, const rq_clamp *kq
   const int kp = f->kpad / 2;
   const int16_t *r0 = a16, *r1 = a16 + f->kpad, *r2 = a16 + 2 * f->kpad, *r3 = a16 + 3 * f->kpad;
   for (int j = j0; j < j1; j++) {
+    if (f->p.oc - j * 16 <= 8) {
+      gemm_tile8(f, kq, a16, mr, yrow, j);
+      continue;
+    }
     const int16_t *wp = f->wpack + (size_t)j * kp * 32;
     __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00;
     __m256i c20 = c00, c21 = c00, c30 = c00, c31 = c00;
