@@ -62,7 +62,7 @@ CZ_K_TARGET_AVX2 static void gather_row(const rt_conv_fast *f, const int8_t *x, 
 
 /* The requantization's per-call constants. */
 typedef struct {
-  __m256i zp, lo, hi;
+  __m256i lo16, hi16; /* act_min, act_max as 16 int16 */
 } rq_clamp;
 
 /* Requantizes 16 accumulators of channels c0.. and stores the ones below
@@ -78,7 +78,7 @@ CZ_K_TARGET_AVX2 static inline void store16(const rt_conv_fast *f, const rq_clam
     const __m256i r0 = rt_avx2_requant_k(a0, f->mult_c + c0, f->rq64 + 2 * c0, f->rq_sub + c0);
     const __m256i r1 =
         rt_avx2_requant_k(a1, f->mult_c + c0 + 8, f->rq64 + 2 * c0 + 16, f->rq_sub + c0 + 8);
-    const __m128i v = rt_avx2_narrow(r0, r1, k->zp, k->lo, k->hi);
+    const __m128i v = rt_avx2_narrow_zp(r0, r1, k->lo16, k->hi16);
     if (nvalid == 16) {
       _mm_storeu_si128((__m128i *)dst, v);
       return;
@@ -104,7 +104,7 @@ CZ_K_TARGET_AVX2 static inline void store8(const rt_conv_fast *f, const rq_clamp
   int8_t tmp[16];
   if (f->vec_rq) {
     const __m256i r0 = rt_avx2_requant_k(a0, f->mult_c + c0, f->rq64 + 2 * c0, f->rq_sub + c0);
-    _mm_storeu_si128((__m128i *)tmp, rt_avx2_narrow(r0, r0, k->zp, k->lo, k->hi));
+    _mm_storeu_si128((__m128i *)tmp, rt_avx2_narrow_zp(r0, r0, k->lo16, k->hi16));
   } else {
     int32_t acc[8];
     _mm256_storeu_si256((__m256i *)acc, a0);
@@ -189,8 +189,8 @@ CZ_K_TARGET_AVX2 static void gemm_tile(const rt_conv_fast *f, const rq_clamp *kq
 CZ_K_TARGET_AVX2 void rt_conv_gemm_avx2(const rt_conv_fast *f, const int8_t *x, int8_t *y, int r0,
                                         int r1, int j0, int j1, void *scratch) {
   const rt_conv_p *p = &f->p;
-  const rq_clamp kq = {_mm256_set1_epi32(p->rq.out_zp), _mm256_set1_epi32(p->rq.act_min),
-                       _mm256_set1_epi32(p->rq.act_max)};
+  const rq_clamp kq = {_mm256_set1_epi16((int16_t)p->rq.act_min),
+                       _mm256_set1_epi16((int16_t)p->rq.act_max)};
   int16_t *a16 = (int16_t *)scratch;
   /* Unused rows of a last, short tile are zeros: computed, never stored. */
   memset(a16, 0, (size_t)RT_MR * (size_t)f->kpad * sizeof(int16_t));
@@ -241,8 +241,8 @@ CZ_K_TARGET_AVX2 void rt_conv_dw_avx2(const rt_conv_fast *f, const int8_t *x, in
                                       int r1) {
   const rt_conv_p *p = &f->p;
   const int c = p->c, taps = p->kh * p->kw, tp = (taps + 1) / 2, cv = c / 16 * 16;
-  const rq_clamp kq = {_mm256_set1_epi32(p->rq.out_zp), _mm256_set1_epi32(p->rq.act_min),
-                       _mm256_set1_epi32(p->rq.act_max)};
+  const rq_clamp kq = {_mm256_set1_epi16((int16_t)p->rq.act_min),
+                       _mm256_set1_epi16((int16_t)p->rq.act_max)};
   /* Tap t of the pixel at input column ix0 reads row[t] + ix0 * cs[t]:
    * inside the map cs[t] = c, and padding rows read zrow with cs[t] = 0
    * (in_zp: the bias_eff fold makes them add nothing real). src has one

@@ -64,6 +64,9 @@ void rt_conv_fast_init(rt_conv_fast *f, const rt_conv_p *p) {
     f->rq64 = cz_xcalloc(ocr * 2, sizeof(int64_t));
     f->rq_sub = cz_xcalloc(ocr, sizeof(int32_t));
     rt_rq_pack(f->right_c, (int)ocr, f->rq64, f->rq_sub);
+    /* The output zero point rides along with the offset taken back. */
+    for (size_t o = 0; o < ocr; o++)
+      f->rq_sub[o] = (int32_t)((uint32_t)f->rq_sub[o] - (uint32_t)p->rq.out_zp);
   }
   if (f->kind == RT_CONV_GEMM) {
     f->k = taps * p->c;

@@ -27,7 +27,8 @@ typedef struct {
   /* Vector requantization constants (vec_rq), per block of 8 channels:
    * [4 rounding offsets of the even channels][4 of the odd ones][4 shift
    * counts even][4 odd] (rt_avx2.h's rt_avx2_requant_k), and per channel
-   * the low 32 bits of the offset taken back after the shift. */
+   * the low 32 bits of the offset taken back after the shift, minus the
+   * output zero point (so the result includes it). */
   int64_t *rq64;
   int32_t *rq_sub;
   int16_t *wdw; /* DW: [ceil(c/16)][ceil(taps/2)][32] (w - w_zp), tap pairs interleaved */
