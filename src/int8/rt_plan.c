@@ -111,16 +111,25 @@ static void step_job_fn(void *ctx, int64_t j, int slot) {
              0);
 }
 
+static void run_rows(const rt_plan *p, int i, int i0, int i1, void *scratch, int ref) {
+  const rt_step *s = &p->steps[i];
+  const double t0 = p->prof ? omp_get_wtime() : 0;
+  run_step(p, s, i1 - i0, i0 * s->rows, i1 * s->rows, scratch, ref);
+  if (p->prof) p->prof[i] += omp_get_wtime() - t0;
+}
+
 /* Every step over images [i0, i1): kernel rows never cross an image, so
  * disjoint image ranges write disjoint rows of every tensor and need no
- * barrier between steps. */
+ * barrier between steps. The steps up to the closing run of one row per
+ * image (pooled features, fully connected layers) go one image at a time,
+ * so its activations stay in cache; that run takes the images together
+ * (its weights are read once per tile of rows). */
 static void run_images(const rt_plan *p, int i0, int i1, void *scratch, int ref) {
-  for (int i = 0; i < p->n_steps; i++) {
-    const rt_step *s = &p->steps[i];
-    const double t0 = p->prof ? omp_get_wtime() : 0;
-    run_step(p, s, i1 - i0, i0 * s->rows, i1 * s->rows, scratch, ref);
-    if (p->prof) p->prof[i] += omp_get_wtime() - t0;
-  }
+  int tail = p->n_steps;
+  while (tail > 0 && p->steps[tail - 1].rows == 1) tail--;
+  for (int b = i0; b < i1; b++)
+    for (int i = 0; i < tail; i++) run_rows(p, i, b, b + 1, scratch, ref);
+  for (int i = tail; i < p->n_steps; i++) run_rows(p, i, i0, i1, scratch, ref);
 }
 
 typedef struct {
