@@ -186,6 +186,44 @@ CZ_K_TARGET_AVX2 static void gemm_tile(const rt_conv_fast *f, const rq_clamp *kq
   }
 }
 
+/* One row (a fully connected layer of one image) against channel blocks
+ * [j0, j1) from the int8 weight copy: the weights are read once per row
+ * either way, and int8 halves the bytes. */
+CZ_K_TARGET_AVX2 static void gemv_row(const rt_conv_fast *f, const rq_clamp *kq, const int16_t *a16,
+                                      int8_t *yrow, int j0, int j1) {
+  const int kp = f->kpad / 2;
+  for (int j = j0; j < j1; j++) {
+    const int8_t *wp = f->wpack8 + (size_t)j * kp * 32;
+    __m256i c0 = _mm256_setzero_si256(), c1 = c0, d0 = c0, d1 = c0;
+    int k = 0;
+    for (; k + 2 <= kp; k += 2) { /* two independent chains */
+      int32_t v;
+      memcpy(&v, a16 + 2 * k, 4);
+      __m256i a = _mm256_set1_epi32(v);
+      c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(a, _mm256_cvtepi8_epi16(_mm_loadu_si128(
+                                                          (const __m128i *)(wp + k * 32)))));
+      c1 = _mm256_add_epi32(c1, _mm256_madd_epi16(a, _mm256_cvtepi8_epi16(_mm_loadu_si128(
+                                                          (const __m128i *)(wp + k * 32 + 16)))));
+      memcpy(&v, a16 + 2 * k + 2, 4);
+      a = _mm256_set1_epi32(v);
+      d0 = _mm256_add_epi32(d0, _mm256_madd_epi16(a, _mm256_cvtepi8_epi16(_mm_loadu_si128(
+                                                          (const __m128i *)(wp + k * 32 + 32)))));
+      d1 = _mm256_add_epi32(d1, _mm256_madd_epi16(a, _mm256_cvtepi8_epi16(_mm_loadu_si128(
+                                                          (const __m128i *)(wp + k * 32 + 48)))));
+    }
+    for (; k < kp; k++) {
+      int32_t v;
+      memcpy(&v, a16 + 2 * k, 4);
+      const __m256i a = _mm256_set1_epi32(v);
+      c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(a, _mm256_cvtepi8_epi16(_mm_loadu_si128(
+                                                          (const __m128i *)(wp + k * 32)))));
+      c1 = _mm256_add_epi32(c1, _mm256_madd_epi16(a, _mm256_cvtepi8_epi16(_mm_loadu_si128(
+                                                          (const __m128i *)(wp + k * 32 + 16)))));
+    }
+    store16(f, kq, j * 16, _mm256_add_epi32(c0, d0), _mm256_add_epi32(c1, d1), yrow + j * 16);
+  }
+}
+
 CZ_K_TARGET_AVX2 void rt_conv_gemm_avx2(const rt_conv_fast *f, const int8_t *x, int8_t *y, int r0,
                                         int r1, int j0, int j1, void *scratch) {
   const rt_conv_p *p = &f->p;
@@ -213,7 +251,10 @@ CZ_K_TARGET_AVX2 void rt_conv_gemm_avx2(const rt_conv_fast *f, const int8_t *x, 
         yrow[i] = y + pix * p->oc;
       }
     }
-    gemm_tile(f, &kq, a16, mr, yrow, j0, j1);
+    if (mr == 1 && f->wpack8)
+      gemv_row(f, &kq, a16, yrow[0], j0, j1);
+    else
+      gemm_tile(f, &kq, a16, mr, yrow, j0, j1);
   }
 }
 

@@ -83,6 +83,15 @@ void rt_conv_fast_init(rt_conv_fast *f, const rt_conv_p *p) {
                  (size_t)(k % 2)] = v;
       }
     }
+    /* A 1x1 map with int8-range weights (w - w_zp: always so for the
+     * symmetric weights QDQ files have): the row-at-a-time copy. */
+    const size_t nw = (size_t)nb * (size_t)f->kpad * 16;
+    int fits = p->h == 1 && p->w == 1 && p->oh == 1 && p->ow == 1;
+    for (size_t i = 0; i < nw && fits; i++) fits = f->wpack[i] >= -128 && f->wpack[i] <= 127;
+    if (fits) {
+      f->wpack8 = cz_xmalloc(nw);
+      for (size_t i = 0; i < nw; i++) f->wpack8[i] = (int8_t)f->wpack[i];
+    }
   } else if (f->kind == RT_CONV_DW) {
     f->wpack = cz_xcalloc((size_t)taps * (size_t)p->c, sizeof(int16_t));
     for (int o = 0; o < p->oc; o++) {
@@ -116,6 +125,7 @@ void rt_conv_fast_free(rt_conv_fast *f) {
   free(f->rq_sub);
   free(f->wdw);
   free(f->zrow);
+  free(f->wpack8);
   memset(f, 0, sizeof *f);
 }
 

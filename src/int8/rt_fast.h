@@ -33,6 +33,9 @@ typedef struct {
   int32_t *rq_sub;
   int16_t *wdw; /* DW: [ceil(c/16)][ceil(taps/2)][32] (w - w_zp), tap pairs interleaved */
   int8_t *zrow; /* DW: c + 32 bytes of the input zero point, what padding taps read */
+  int8_t *wpack8; /* GEMM over a 1x1 map (fully connected): wpack's values as int8 (they
+                   * fit: symmetric weights), for single rows, which stream the weights
+                   * once per row (half the bytes); NULL otherwise */
 } rt_conv_fast;
 
 /* Packs p's weights; the kind is chosen from the shape (GEMM for groups 1,
@@ -57,6 +60,11 @@ void rt_conv_fast_run_cols(const rt_conv_fast *f, const int8_t *x, int8_t *y, in
 
 /* The fully connected layer as a 1x1 convolution (rows = batch rows). */
 void rt_fc_as_conv(const rt_fc_p *fc, int rows, rt_conv_p *out);
+
+/* Global average pooling, fast variant (bit-exact with rt_gavgpool_ref;
+ * acc: c int32 of scratch). */
+void rt_gavgpool_fast(const rt_pool_p *p, const int8_t *x, int8_t *y, int32_t *acc, int r0,
+                      int r1);
 
 /* Element-wise Add, fast variant (bit-exact with rt_add_ref). */
 void rt_add_fast(const rt_add_p *p, const int8_t *a, const int8_t *b, int8_t *y, int r0, int r1);

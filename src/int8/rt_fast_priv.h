@@ -18,5 +18,7 @@ void rt_rq_pack(const int32_t *right, int n, int64_t *k64, int32_t *sub);
 void rt_conv_gemm_avx2(const rt_conv_fast *f, const int8_t *x, int8_t *y, int r0, int r1, int j0,
                        int j1, void *scratch);
 void rt_conv_dw_avx2(const rt_conv_fast *f, const int8_t *x, int8_t *y, int r0, int r1);
+void rt_gavgpool_avx2(const rt_pool_p *p, const int8_t *x, int8_t *y, int32_t *acc, int r0,
+                      int r1);
 void rt_add_avx2(const rt_add_p *p, const int8_t *a, const int8_t *b, int8_t *y, int r0, int r1);
 #endif

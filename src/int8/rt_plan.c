@@ -78,7 +78,10 @@ static void run_step(const rt_plan *p, const rt_step *s, int n, int r0, int r1, 
   case RT_STEP_LUT: rt_lut_ref(s->lut, s->lut_row, a, y, r0, r1); break;
   case RT_STEP_AVGPOOL: rt_avgpool_ref(&s->pool, a, y, r0, r1); break;
   case RT_STEP_MAXPOOL: rt_maxpool_ref(&s->pool, a, y, r0, r1); break;
-  case RT_STEP_GAVGPOOL: rt_gavgpool_ref(&s->pool, a, y, (int32_t *)scratch, r0, r1); break;
+  case RT_STEP_GAVGPOOL:
+    if (ref) rt_gavgpool_ref(&s->pool, a, y, (int32_t *)scratch, r0, r1);
+    else rt_gavgpool_fast(&s->pool, a, y, (int32_t *)scratch, r0, r1);
+    break;
   case RT_STEP_COPY: rt_requant_copy_ref(&s->copy, a, y + s->out_off, r0, r1); break;
   }
 }
