@@ -237,6 +237,7 @@ CZ_K_TARGET_AVX2 void rt_conv_gemm_avx2(const rt_conv_fast *f, const int8_t *x, 
   /* A plain 1x1 over an even channel count: a tile's pixels are one
    * contiguous run in the input and in the panel. */
   const int flat = !f->im2col && f->kpad == p->c;
+  int b = r0 / p->oh, oy = r0 % p->oh, ox = 0; /* the next pixel to gather */
   for (long t = 0; t < total; t += RT_MR) {
     const int mr = total - t < RT_MR ? (int)(total - t) : RT_MR;
     int8_t *yrow[RT_MR];
@@ -245,10 +246,12 @@ CZ_K_TARGET_AVX2 void rt_conv_gemm_avx2(const rt_conv_fast *f, const int8_t *x, 
       for (int i = 0; i < mr; i++) yrow[i] = y + (pix0 + t + i) * p->oc;
     } else {
       for (int i = 0; i < mr; i++) {
-        const long pix = pix0 + t + i; /* flattened N*OH*OW index */
-        const int r = (int)(pix / p->ow), ox = (int)(pix % p->ow);
-        gather_row(f, x, r / p->oh, r % p->oh, ox, a16 + (size_t)i * f->kpad);
-        yrow[i] = y + pix * p->oc;
+        gather_row(f, x, b, oy, ox, a16 + (size_t)i * f->kpad);
+        yrow[i] = y + (pix0 + t + i) * p->oc;
+        if (++ox == p->ow) { /* the next pixel of the flattened N*OH*OW order */
+          ox = 0;
+          if (++oy == p->oh) oy = 0, b++;
+        }
       }
     }
     if (mr == 1 && f->wpack8)
