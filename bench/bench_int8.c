@@ -84,8 +84,8 @@ int main(int argc, char **argv) {
                                  "copy"};
     for (int i = 0; i < p->n_steps; i++) {
       const rt_step *st = &p->steps[i];
-      fprintf(stderr, "step %3d %-8s %8.3f ms  %s", i, kind[st->kind], 1e3 * p->prof[i] / runs,
-              st->node);
+      const char *kn = (size_t)st->kind < sizeof kind / sizeof *kind ? kind[st->kind] : "other";
+      fprintf(stderr, "step %3d %-8s %8.3f ms  %s", i, kn, 1e3 * p->prof[i] / runs, st->node);
       if (st->kind == RT_STEP_CONV) {
         const rt_conv_p *cv = &st->conv.p;
         fprintf(stderr, "  %dx%dx%d -> %dx%dx%d k%dx%d s%d g%d", cv->h, cv->w, cv->c, cv->oh, cv->ow,
