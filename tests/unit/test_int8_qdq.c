@@ -1,8 +1,9 @@
 /* The int8 engine (src/int8: lowering, plan, kernels) on onnxruntime's
  * quantize_static QDQ files of czoo-exported zoo models (the fixtures of
  * test_qdq: per channel / per tensor, int8 / uint8 activations): each file
- * lowers (ShuffleNet's Split and channel shuffle included), the fast kernels give the reference kernels' int8
- * outputs bit for bit, and the dequantized outputs are within one output
+ * lowers (ShuffleNet's Split and channel shuffle included), the fast
+ * kernels give the reference kernels' int8 outputs bit for bit, and the
+ * dequantized outputs are within one output
  * quantization step of onnxruntime's (its Q/DQ nodes run as written) on
  * most values. Needs CZOO_QDQ_DIR; prints the measured figures. */
 #include <dirent.h>
