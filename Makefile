@@ -51,6 +51,7 @@ bench: setup-oracles build
 	bash bench/bench_infer.sh $(BUILD)
 	bash bench/bench_int8.sh $(BUILD)
 	bash bench/bench_quant.sh $(BUILD)
+	bash bench/bench_int8_acc.sh $(BUILD)
 	bash bench/bench_train.sh $(BUILD)/czoo
 
 clean:

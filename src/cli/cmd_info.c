@@ -15,6 +15,7 @@
 #include "io/file_bytes.h"
 #include "io/torch_file.h"
 #include "io/weights_file.h"
+#include "ops/op.h"
 #include "onnx.pb-c.h"
 #include "onnx/onnx_import.h"
 #include "util/mem.h"
@@ -107,14 +108,29 @@ static cz_err *info_onnx(const char *path) {
     printf("  czoo    cannot import it: %s\n", cz_err_msg(e));
     cz_err_free(e);
   } else {
-    printf("  parameters %lld (+ %lld in buffers), MACC %lld at batch 1\n",
-           (long long)cz_graph_param_count(cg), (long long)cz_graph_buffer_count(cg),
-           (long long)cz_graph_macc(cg));
-    if (cz_graph_is_quantized(cg)) { /* QDQ: the weights are int8/uint8/int32 constants */
-      int64_t q8, q32;
+    if (cz_graph_is_quantized(cg)) {
+      /* QDQ: the weights are int8/uint8/int32 constants behind
+       * DequantizeLinear (not parameters of the float graph), and the
+       * Q/DQ nodes are no compute of the model: the int8 engine folds
+       * them into its kernels' requantization. */
+      int64_t q8, q32, macc = 0;
       cz_graph_quantized_counts(cg, &q8, &q32);
+      for (int i = 0; i < cg->n_nodes; i++) {
+        const cz_node *n = &cg->nodes[i];
+        if (n->op->macc && strcmp(n->op->name, "QuantizeLinear") != 0 &&
+            strcmp(n->op->name, "DequantizeLinear") != 0)
+          macc += n->op->macc(cg, n);
+      }
+      printf("  parameters %lld quantized (%lld bytes) + %lld float, MACC %lld at batch 1 "
+             "(Q/DQ nodes not counted)\n",
+             (long long)(q8 + q32), (long long)(q8 + 4 * q32),
+             (long long)cz_graph_param_count(cg), (long long)macc);
       printf("  quantized (QDQ): %lld int8/uint8 weights, %lld int32 biases\n", (long long)q8,
              (long long)q32);
+    } else {
+      printf("  parameters %lld (+ %lld in buffers), MACC %lld at batch 1\n",
+             (long long)cz_graph_param_count(cg), (long long)cz_graph_buffer_count(cg),
+             (long long)cz_graph_macc(cg));
     }
   }
   cz_graph_free(cg);

@@ -124,4 +124,44 @@ void rt_maxpool_ref(const rt_pool_p *p, const int8_t *x, int8_t *y, int r0, int 
 /* Global average: rows are images; acc[c] scratch of c int32. */
 void rt_gavgpool_ref(const rt_pool_p *p, const int8_t *x, int8_t *y, int32_t *acc, int r0,
                      int r1);
+
+/* Data movement (Transpose, Split, Slice, Reshape that reorders a map),
+ * as one strided gather: output row r of image i is written contiguously
+ * from x[i * x_image + x_off + (r % rows) * row_stride + sum_k j_k *
+ * x_stride[k]] over the row's dims j (outermost first, sizes `size`).
+ * Requantized like rt_requant_copy_p (identity: a plain copy, the usual
+ * case: onnxruntime and czoo give these ops their input's parameters). */
+#define RT_MOVE_MAX_DIMS 6
+typedef struct {
+  int ndim;
+  int size[RT_MOVE_MAX_DIMS];
+  long x_stride[RT_MOVE_MAX_DIMS]; /* input elements per step (may be negative) */
+  int rows;        /* output rows per image */
+  long row_stride; /* input elements between an image's rows */
+  long x_image;    /* input elements per image */
+  long x_off;      /* input element of the image's first output */
+  int row_len;     /* product of size: output elements per row */
+  int32_t in_zp;
+  int32_t mult, shift, out_zp, act_min, act_max;
+  int identity;
+} rt_move_p;
+void rt_move_ref(const rt_move_p *p, const int8_t *x, int8_t *y, int r0, int r1);
+
+/* Softmax along a contiguous row of len elements (the last physical axis:
+ * channels of an NHWC map, classes of logits), table-based: with m the
+ * row's largest input and d = m - x in [0, 255], e = exp_tab[d] =
+ * round(2^q * exp(-in_scale * d)) (tabulated at plan time, exp_tab[0] =
+ * 2^q), sum = sum of e over the row, and the output is out_zp +
+ * round(e * (1 / out_scale) / sum) rounded half up, with 1 / out_scale =
+ * mult * 2^(shift - 31): one 64-bit product and one 64-bit division per
+ * element, exact integer arithmetic after the table, so within rounding of
+ * the table entries (relative 2^-(q+1)) of the real softmax the QDQ file
+ * means. The plan picks q so that len * 2^q * 2^(31 - shift) < 2^62. */
+typedef struct {
+  int len;
+  int q;
+  const int32_t *exp_tab; /* [256] */
+  int32_t mult, shift, out_zp, act_min, act_max;
+} rt_softmax_p;
+void rt_softmax_ref(const rt_softmax_p *p, const int8_t *x, int8_t *y, int r0, int r1);
 #endif

@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "int8/rt_lower_layout.h"
 #include "int8/rt_qmult.h"
 #include "kernels/k_conv.h"
 #include "kernels/k_simd.h"
 #include "ops/op.h"
 #include "ops/op_pool.h"
+#include "ops/op_slice.h"
 #include "util/mem.h"
 
 typedef struct {
@@ -26,6 +28,11 @@ typedef struct {
   int *nuse;  /* consumers of each value */
   int *user;  /* a consumer (the only one when nuse == 1) */
   bool *done; /* QuantizeLinear / activation nodes taken by a pattern */
+  rtl_layout *lay; /* value -> its bytes' layout where has_lay (else the default) */
+  bool *has_lay;
+  int *tdef;       /* value -> its copy in the default layout, -1 */
+  int tail_out;    /* the graph output when a data-movement op after the last
+                    * DequantizeLinear makes it (-1: none) */
   const char *what;
 } lw;
 
@@ -118,8 +125,50 @@ static rt_step *new_step(lw *L, rt_step_kind kind, const cz_node *n, int in0, in
   return s;
 }
 
-/* The plan tensor of a dequantized int8 activation feeding slot i. */
-static cz_err *act_in(const lw *L, const cz_node *n, int i, int *t) {
+static void layout_of(const lw *L, int v, rtl_layout *l) {
+  if (L->has_lay[v]) *l = L->lay[v];
+  else rtl_default(&L->g->values[v].shape, l);
+}
+
+static void set_layout(lw *L, int v, const rtl_layout *l) {
+  L->lay[v] = *l;
+  L->has_lay[v] = !rtl_is_default(l);
+}
+
+static cz_err *act_in_any(const lw *L, const cz_node *n, int i, int *t);
+static rt_step *new_move(lw *L, const cz_node *n, int tx, int ty, const rt_move_p *mv,
+                         int32_t lo, int32_t hi);
+
+/* The plan tensor of a dequantized int8 activation feeding slot i, in the
+ * default layout (NHWC maps, row-major otherwise): a value left in
+ * another order by a data-movement op is copied into it once. */
+static cz_err *act_in(lw *L, const cz_node *n, int i, int *t) {
+  cz_err *e = act_in_any(L, n, i, t);
+  const int v = n->in[i];
+  if (e || !L->has_lay[v]) return e;
+  if (L->tdef[v] < 0) {
+    rtl_layout x = L->lay[v], y;
+    int perm[CZ_MAX_RANK];
+    for (int a = 0; a < CZ_MAX_RANK; a++) perm[a] = a;
+    rtl_map m;
+    rtl_map_transpose(&x, perm, &m);
+    rtl_default(&x.shape, &y);
+    rt_move_p mv;
+    const rt_tensor *X = &L->p->tensors[*t];
+    if (!rtl_gather(&m, &y, X->elems, &mv))
+      return node_err(L, n, "its input's layout needs too many dims to copy");
+    char name[512];
+    snprintf(name, sizeof name, "%s.relayout", L->g->values[v].name);
+    int ty = new_tensor(L, name, X->elems, X->scale, X->zp);
+    new_move(L, n, *t, ty, &mv, -128, 127);
+    L->tdef[v] = ty;
+  }
+  *t = L->tdef[v];
+  return NULL;
+}
+
+/* The same, in whatever layout its bytes are (layout_of). */
+static cz_err *act_in_any(const lw *L, const cz_node *n, int i, int *t) {
   *t = n->in[i] >= 0 ? L->tid[n->in[i]] : -1;
   if (*t < 0) {
     char m[512];
@@ -150,12 +199,18 @@ static int32_t quant_real(float v, float s, int32_t zp) {
  * no other reader (their clamps, applied before quantizing, are the same
  * as clamping the quantized value: quantization is monotone). Creates the
  * output tensor; lo, hi: the clamp in the int8 domain. */
-static cz_err *out_q(lw *L, const cz_node *n, int *t, int32_t *lo, int32_t *hi) {
+typedef struct {
+  int qnode; /* the QuantizeLinear */
+  float scale;
+  int32_t zp, lo, hi;
+} outq;
+
+static cz_err *find_q(lw *L, const cz_node *n, int slot, outq *o) {
   const cz_graph *g = L->g;
-  int v = n->out[0];
+  int v = n->out[slot];
   float rlo = -INFINITY, rhi = INFINITY;
   for (int hop = 0;; hop++) {
-    if (L->nuse[v] != 1) break;
+    if (L->nuse[v] != 1 || L->user[v] < 0) break; /* a graph output has no user node */
     const cz_node *u = &g->nodes[L->user[v]];
     if (is_op(u, "QuantizeLinear")) {
       qp q;
@@ -164,11 +219,10 @@ static cz_err *out_q(lw *L, const cz_node *n, int *t, int32_t *lo, int32_t *hi) 
       if (q.n != 1) return node_err(L, u, "per-axis quantization of an activation");
       const float s = q.scale[0];
       const int32_t zp = qp_zp(&q, 0);
-      *t = new_tensor(L, g->values[u->out[0]].name, per_image(&g->values[u->out[0]]), s, zp);
-      L->tid[u->out[0]] = *t;
-      L->done[L->user[v]] = true;
-      *lo = isinf(rlo) ? -128 : quant_real(rlo, s, zp);
-      *hi = isinf(rhi) ? 127 : quant_real(rhi, s, zp);
+      o->qnode = L->user[v];
+      o->scale = s, o->zp = zp;
+      o->lo = isinf(rlo) ? -128 : quant_real(rlo, s, zp);
+      o->hi = isinf(rhi) ? 127 : quant_real(rhi, s, zp);
       return NULL;
     }
     float a = -INFINITY, b = INFINITY;
@@ -183,13 +237,34 @@ static cz_err *out_q(lw *L, const cz_node *n, int *t, int32_t *lo, int32_t *hi) 
     } else break;
     rlo = rlo > a ? rlo : a;
     rhi = rhi < b ? rhi : b;
-    L->done[L->user[v]] = true;
     v = u->out[0];
   }
   char m[512];
   snprintf(m, sizeof m, "its output '%s' is not quantized (expected one QuantizeLinear after "
-           "it, Relu or Clip allowed in between)", g->values[n->out[0]].name);
+           "it, Relu or Clip allowed in between)", g->values[n->out[slot]].name);
   return node_err(L, n, m);
+}
+
+/* Takes the chain find_q found: marks its nodes done and creates the
+ * output tensor (output k of n). */
+static int take_q(lw *L, const cz_node *n, int k, const outq *o) {
+  const cz_graph *g = L->g;
+  for (int v = n->out[k]; L->user[v] != o->qnode; v = g->nodes[L->user[v]].out[0])
+    L->done[L->user[v]] = true;
+  L->done[o->qnode] = true;
+  const cz_value *qv = &g->values[g->nodes[o->qnode].out[0]];
+  int t = new_tensor(L, qv->name, per_image(qv), o->scale, o->zp);
+  L->tid[g->nodes[o->qnode].out[0]] = t;
+  return t;
+}
+
+static cz_err *out_q(lw *L, const cz_node *n, int *t, int32_t *lo, int32_t *hi) {
+  outq o;
+  cz_err *e = find_q(L, n, 0, &o);
+  if (e) return e;
+  *t = take_q(L, n, 0, &o);
+  *lo = o.lo, *hi = o.hi;
+  return NULL;
 }
 
 /* Weights of a Conv / Gemm: the int8 or uint8 constant and its
@@ -433,24 +508,177 @@ static void copy_params(const rt_tensor *X, const rt_tensor *Y, int len, int xs,
   rt_qmult((double)X->scale / Y->scale, &c->mult, &c->shift);
 }
 
-/* Reshape-like ops: allowed where the int8 bytes keep their order (NHWC
- * and NCHW agree when H = W = 1, or neither side is a 4-D map). */
+static rt_step *new_move(lw *L, const cz_node *n, int tx, int ty, const rt_move_p *mv,
+                         int32_t lo, int32_t hi) {
+  const rt_tensor *X = &L->p->tensors[tx], *Y = &L->p->tensors[ty];
+  rt_step *s = new_step(L, RT_STEP_MOVE, n, tx, -1, ty, mv->rows);
+  s->move = *mv;
+  s->move.in_zp = X->zp, s->move.out_zp = Y->zp, s->move.act_min = lo, s->move.act_max = hi;
+  s->move.identity = X->scale == Y->scale && X->zp == Y->zp && lo == -128 && hi == 127;
+  rt_qmult((double)X->scale / Y->scale, &s->move.mult, &s->move.shift);
+  s->work = (int64_t)mv->rows * mv->row_len;
+  return s;
+}
+
+/* Output k of a data-movement op whose elements map is m: no step at all
+ * when the output keeps the input's bytes and quantization (its value
+ * aliases the input's tensor, in the layout that says so), else a
+ * strided gather into a tensor of the default layout. */
+static cz_err *move_out(lw *L, const cz_node *n, int k, int tx, const rtl_map *m) {
+  const cz_graph *g = L->g;
+  outq o;
+  cz_err *e = find_q(L, n, k, &o);
+  const rt_tensor *X = &L->p->tensors[tx];
+  if (e && n->out[k] == g->outputs[0] && g->values[n->in[0]].producer >= 0 &&
+      is_op(&g->nodes[g->values[n->in[0]].producer], "DequantizeLinear")) {
+    /* A float Flatten / Reshape after the last DequantizeLinear (neither
+     * onnxruntime nor czoo quantizes a trailing Flatten): moving the int8
+     * values then dequantizing gives the same floats. */
+    cz_err_free(e);
+    rtl_layout y;
+    rtl_pick_order(m, X->elems, &y);
+    if (rtl_is_identity(m, &y, X->elems) && rtl_is_default(&y)) {
+      L->tid[n->out[k]] = tx;
+    } else {
+      rtl_default(&m->out, &y);
+      rt_move_p mv;
+      if (!rtl_gather(m, &y, X->elems, &mv))
+        return node_err(L, n, "this data movement needs more than 7 strided dims");
+      int ty = new_tensor(L, g->values[n->out[k]].name, X->elems, X->scale, X->zp);
+      L->tid[n->out[k]] = ty;
+      new_move(L, n, tx, ty, &mv, -128, 127);
+    }
+    L->tail_out = n->out[k];
+    return NULL;
+  }
+  if (e) return e;
+  const int qv = g->nodes[o.qnode].out[0];
+  rtl_layout y;
+  rtl_pick_order(m, X->elems, &y);
+  if (o.scale == X->scale && o.zp == X->zp && o.lo == -128 && o.hi == 127 &&
+      rtl_is_identity(m, &y, X->elems)) {
+    for (int v = n->out[k]; L->user[v] != o.qnode; v = g->nodes[L->user[v]].out[0])
+      L->done[L->user[v]] = true;
+    L->done[o.qnode] = true;
+    L->tid[qv] = tx;
+    y.shape = g->values[qv].shape;
+    set_layout(L, qv, &y);
+    return NULL;
+  }
+  rtl_default(&m->out, &y);
+  rt_move_p mv;
+  if (!rtl_gather(m, &y, X->elems, &mv))
+    return node_err(L, n, "this data movement needs more than 7 strided dims");
+  int ty = take_q(L, n, k, &o);
+  new_move(L, n, tx, ty, &mv, o.lo, o.hi);
+  return NULL;
+}
+
+/* Reshape, Flatten, Squeeze, Unsqueeze, Identity (row-major element
+ * order kept), Transpose and Slice: a map of the output's elements into
+ * the input's bytes (rt_lower_layout.h). The batch axis must stay first
+ * and whole. */
 static cz_err *lower_move(lw *L, const cz_node *n) {
+  const cz_graph *g = L->g;
+  int tx;
+  cz_err *e;
+  if ((e = act_in_any(L, n, 0, &tx))) return e;
+  const cz_value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+  rtl_layout lx;
+  layout_of(L, n->in[0], &lx);
+  lx.shape = x->shape;
+  rtl_map m;
+  bool ok;
+  if (is_op(n, "Transpose")) {
+    int perm[CZ_MAX_RANK];
+    const cz_attr *a = cz_node_attr(n, "perm");
+    for (int k = 0; k < x->shape.rank; k++)
+      perm[k] = a && k < a->n ? (int)a->ints[k] : x->shape.rank - 1 - k;
+    if (perm[0] != 0) return node_err(L, n, "a transpose that moves the batch axis");
+    ok = rtl_map_transpose(&lx, perm, &m);
+  } else if (is_op(n, "Slice")) {
+    int64_t start[CZ_MAX_RANK], step[CZ_MAX_RANK];
+    cz_slice_view(n, start, step);
+    if (start[0] != 0 || step[0] != 1 || y->shape.d[0] != x->shape.d[0])
+      return node_err(L, n, "a slice of the batch axis");
+    ok = rtl_map_slice(&lx, start, step, &y->shape, &m);
+  } else {
+    if (y->shape.rank < 1 || y->shape.d[0] != x->shape.d[0])
+      return node_err(L, n, "a reshape that changes the batch axis");
+    ok = rtl_map_reshape(&lx, &y->shape, &m);
+  }
+  if (!ok) return node_err(L, n, "this reshape has no common refinement of its input and output "
+                           "shapes (e.g. [6,4] -> [4,6])");
+  return move_out(L, n, 0, tx, &m);
+}
+
+/* Split along a non-batch axis: each output a slice of the input. */
+static cz_err *lower_split(lw *L, const cz_node *n) {
+  const cz_graph *g = L->g;
+  int tx;
+  cz_err *e;
+  if ((e = act_in_any(L, n, 0, &tx))) return e;
+  const cz_value *x = &g->values[n->in[0]];
+  int axis = -1;
+  for (int a = 0; a < x->shape.rank; a++)
+    if (g->values[n->out[0]].shape.d[a] != x->shape.d[a]) axis = a;
+  const cz_attr *at = cz_node_attr(n, "axis");
+  if (at) axis = (int)(at->i < 0 ? at->i + x->shape.rank : at->i);
+  if (axis <= 0) return node_err(L, n, "a split of the batch axis");
+  rtl_layout lx;
+  layout_of(L, n->in[0], &lx);
+  lx.shape = x->shape;
+  int64_t start[CZ_MAX_RANK] = {0}, step[CZ_MAX_RANK];
+  for (int a = 0; a < CZ_MAX_RANK; a++) step[a] = 1;
+  for (int k = 0; k < n->n_out; k++) {
+    if (n->out[k] < 0) continue;
+    const cz_value *y = &g->values[n->out[k]];
+    rtl_map m;
+    if (!rtl_map_slice(&lx, start, step, &y->shape, &m))
+      return node_err(L, n, "a split of the batch axis");
+    if ((e = move_out(L, n, k, tx, &m))) return e;
+    start[axis] += y->shape.d[axis];
+  }
+  return NULL;
+}
+
+/* Softmax over the last physical axis (an NHWC map's channels, a row of
+ * logits): rt_softmax_ref's table of exp(-in_scale * d), d = 0..255, at
+ * 2^q, q as large as the 64-bit division allows (at most 24). */
+static cz_err *lower_softmax(lw *L, const cz_node *n) {
   const cz_graph *g = L->g;
   int tx, ty;
   int32_t lo, hi;
   cz_err *e;
   if ((e = act_in(L, n, 0, &tx))) return e;
-  const cz_value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
-  bool x4 = x->shape.rank == 4 && x->shape.d[2] * x->shape.d[3] > 1;
-  bool y4 = y->shape.rank == 4 && y->shape.d[2] * y->shape.d[3] > 1;
-  if ((x4 || y4) && !cz_shape_eq(&x->shape, &y->shape))
-    return node_err(L, n, "reshaping a [N,C,H,W] map with H*W > 1 (channel order) is not "
-                    "lowered");
+  const cz_value *x = &g->values[n->in[0]];
+  const int r = x->shape.rank;
+  const cz_attr *at = cz_node_attr(n, "axis");
+  int axis = at ? (int)at->i : -1;
+  if (axis < 0) axis += r;
+  const int last = r == 4 ? 1 : r - 1; /* the contiguous axis of the default layout */
+  if (axis != last || axis < 1)
+    return node_err(L, n, "softmax along an axis that is not the innermost one in memory "
+                    "(channels of a [N,C,H,W] map, the last axis otherwise)");
   if ((e = out_q(L, n, &ty, &lo, &hi))) return e;
-  int len = (int)per_image(x);
-  rt_step *s = new_step(L, RT_STEP_COPY, n, tx, -1, ty, 1);
-  copy_params(&L->p->tensors[tx], &L->p->tensors[ty], len, len, len, lo, hi, &s->copy);
+  const rt_tensor *X = &L->p->tensors[tx], *Y = &L->p->tensors[ty];
+  const int len = (int)x->shape.d[axis];
+  int32_t mult, shift;
+  const double inv = 1.0 / Y->scale;
+  if (inv >= 1073741824.0) return node_err(L, n, "its output scale is below 2^-30");
+  rt_qmult(inv, &mult, &shift);
+  const int total = 31 - shift;
+  int q = 24;
+  while (q > 0 && (double)len * ldexp(1.0, q + total) >= ldexp(1.0, 62)) q--;
+  if (q < 12) return node_err(L, n, "its row is too long for the 64-bit softmax arithmetic");
+  int32_t *tab = cz_xmalloc(256 * sizeof *tab);
+  for (int d = 0; d < 256; d++) tab[d] = (int32_t)nearbyint(ldexp(exp(-(double)X->scale * d), q));
+  const int rows = (int)(per_image(x) / len);
+  rt_step *s = new_step(L, RT_STEP_SOFTMAX, n, tx, -1, ty, rows);
+  s->softmax = (rt_softmax_p){.len = len, .q = q, .exp_tab = tab, .mult = mult, .shift = shift,
+                              .out_zp = Y->zp, .act_min = lo, .act_max = hi};
+  s->own[0] = tab;
+  s->work = 4 * (int64_t)rows * len;
   return NULL;
 }
 
@@ -538,6 +766,11 @@ static cz_err *lower_node(lw *L, int i) {
     if (x->data) return NULL; /* a weight: read by its consumer */
     if (L->tid[n->in[0]] < 0) return node_err(L, n, "its input is not an int8 tensor of the plan");
     L->tid[n->out[0]] = L->tid[n->in[0]];
+    if (L->has_lay[n->in[0]]) {
+      L->lay[n->out[0]] = L->lay[n->in[0]];
+      L->has_lay[n->out[0]] = true;
+      L->tdef[n->out[0]] = L->tdef[n->in[0]];
+    }
     return NULL;
   }
   if (is_op(n, "QuantizeLinear")) {
@@ -571,15 +804,20 @@ static cz_err *lower_node(lw *L, int i) {
   if (is_op(n, "GlobalAveragePool")) return lower_pool(L, n, RT_STEP_GAVGPOOL);
   if (is_op(n, "AveragePool")) return lower_pool(L, n, RT_STEP_AVGPOOL);
   if (is_op(n, "MaxPool")) return lower_pool(L, n, RT_STEP_MAXPOOL);
-  if (is_op(n, "Flatten") || is_op(n, "Reshape") || is_op(n, "Identity")) return lower_move(L, n);
+  if (is_op(n, "Flatten") || is_op(n, "Reshape") || is_op(n, "Identity") ||
+      is_op(n, "Squeeze") || is_op(n, "Unsqueeze") || is_op(n, "Transpose") || is_op(n, "Slice"))
+    return lower_move(L, n);
+  if (is_op(n, "Split")) return lower_split(L, n);
+  if (is_op(n, "Softmax")) return lower_softmax(L, n);
   if (is_op(n, "Concat")) return lower_concat(L, n);
   if (is_op(n, "Relu") || is_op(n, "Clip") || is_op(n, "Sigmoid") || is_op(n, "Tanh") ||
       is_op(n, "HardSigmoid") || is_op(n, "HardSwish") || is_op(n, "LeakyRelu") ||
       is_op(n, "Silu"))
     return lower_lut(L, n);
   return node_err(L, n, "this op has no int8 kernel (supported: Conv, Gemm, MatMul, Add, Mul, "
-                  "AveragePool, MaxPool, GlobalAveragePool, Flatten, Reshape, Concat, Relu, "
-                  "Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, between "
+                  "AveragePool, MaxPool, GlobalAveragePool, Flatten, Reshape, Squeeze, Unsqueeze, "
+                  "Transpose, Slice, Split, Concat, Softmax, Relu, Clip, Sigmoid, Tanh, "
+                  "HardSigmoid, HardSwish, LeakyRelu, Silu, between "
                   "DequantizeLinear and QuantizeLinear)");
 }
 
@@ -596,7 +834,11 @@ cz_err *rt_lower(const cz_graph *g, int batch, const char *what, rt_plan **out) 
   L.nuse = cz_xcalloc((size_t)g->n_values, sizeof(int));
   L.user = cz_xcalloc((size_t)g->n_values, sizeof(int));
   L.done = cz_xcalloc((size_t)g->n_nodes + 1, sizeof(bool));
-  for (int v = 0; v < g->n_values; v++) L.tid[v] = -1;
+  L.lay = cz_xcalloc((size_t)g->n_values, sizeof *L.lay);
+  L.has_lay = cz_xcalloc((size_t)g->n_values, sizeof(bool));
+  L.tdef = cz_xmalloc((size_t)g->n_values * sizeof(int));
+  for (int v = 0; v < g->n_values; v++) L.tid[v] = L.tdef[v] = L.user[v] = -1;
+  L.tail_out = -1;
   for (int i = 0; i < g->n_nodes; i++)
     for (int k = 0; k < g->nodes[i].n_in; k++)
       if (g->nodes[i].in[k] >= 0) {
@@ -611,8 +853,8 @@ cz_err *rt_lower(const cz_graph *g, int batch, const char *what, rt_plan **out) 
     e = cz_err_new(CZ_EXIT_RUNTIME, "%s: the input '%s' is not quantized (expected a "
                    "QuantizeLinear reading it): not a QDQ model the int8 engine can run", what,
                    g->values[g->inputs[0]].name);
-  if (!e && (yo->producer < 0 || !is_op(&g->nodes[yo->producer], "DequantizeLinear") ||
-             L.tid[g->outputs[0]] < 0))
+  if (!e && (yo->producer < 0 || L.tid[g->outputs[0]] < 0 ||
+             (!is_op(&g->nodes[yo->producer], "DequantizeLinear") && L.tail_out != g->outputs[0])))
     e = cz_err_new(CZ_EXIT_RUNTIME, "%s: the output '%s' is not a dequantized int8 tensor "
                    "(expected DequantizeLinear at the end)", what, yo->name);
   if (!e && yo->shape.rank != 2)
@@ -638,6 +880,9 @@ cz_err *rt_lower(const cz_graph *g, int batch, const char *what, rt_plan **out) 
   free(L.nuse);
   free(L.user);
   free(L.done);
+  free(L.lay);
+  free(L.has_lay);
+  free(L.tdef);
   if (e) {
     rt_plan_free(L.p);
     return e;

@@ -83,6 +83,8 @@ static void run_step(const rt_plan *p, const rt_step *s, int n, int r0, int r1, 
     else rt_gavgpool_fast(&s->pool, a, y, (int32_t *)scratch, r0, r1);
     break;
   case RT_STEP_COPY: rt_requant_copy_ref(&s->copy, a, y + s->out_off, r0, r1); break;
+  case RT_STEP_MOVE: rt_move_ref(&s->move, a, y, r0, r1); break;
+  case RT_STEP_SOFTMAX: rt_softmax_ref(&s->softmax, a, y, r0, r1); break;
   }
 }
 

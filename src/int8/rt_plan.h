@@ -20,6 +20,8 @@ typedef enum {
   RT_STEP_MAXPOOL,
   RT_STEP_GAVGPOOL,
   RT_STEP_COPY, /* requantizing copy: Concat slices, reshapes, scale changes */
+  RT_STEP_MOVE, /* strided gather: Transpose, Split, Slice, reordering reshapes */
+  RT_STEP_SOFTMAX,
 } rt_step_kind;
 
 /* One int8 tensor of the plan, per image: elems = H*W*C (or the row). */
@@ -46,6 +48,8 @@ typedef struct {
   rt_pool_p pool;
   int32_t *pool_mult, *pool_shift; /* owned */
   rt_requant_copy_p copy;
+  rt_move_p move;
+  rt_softmax_p softmax; /* its exp table is in own[] */
   void *own[6]; /* arrays the kernel parameters point into (weights, ...) */
 } rt_step;
 

@@ -8,6 +8,7 @@
 #include "ops/op.h"
 #include "ops/op_args.h"
 #include "ops/op_move.h"
+#include "ops/op_slice.h"
 #include "util/mem.h"
 
 typedef struct {
@@ -77,6 +78,11 @@ static cz_err *slice_infer(cz_graph *g, cz_node *n) {
   y->shape = out;
   n->priv = p;
   return NULL;
+}
+
+void cz_slice_view(const cz_node *n, int64_t start[CZ_MAX_RANK], int64_t step[CZ_MAX_RANK]) {
+  const slice_priv *p = n->priv;
+  for (int a = 0; a < CZ_MAX_RANK; a++) start[a] = p->start[a], step[a] = p->step[a];
 }
 
 /* Offset of the first selected element and the input strides scaled by

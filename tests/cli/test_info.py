@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """CLI tests of `czoo info FILE`: an ONNX file that torch.onnx.export writes
 (inputs, outputs, opset, producer, op histogram, parameter count equal to
-PyTorch's, MACC), a torch checkpoint (epoch, arch, tensor count, the
+PyTorch's, MACC), a QDQ file (int8 parameter count and bytes, MACC of the
+real ops only), a torch checkpoint (epoch, arch, tensor count, the
 dtype/shape list), a safetensors file, and errors (no file: exit 2; a file
 that is not a model: exit 1 with one line).
 Usage: test_info.py PATH_TO_CZOO"""
@@ -47,6 +48,40 @@ class Info(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.tmp.cleanup()
+
+    def test_qdq(self):
+        """A hand-made QDQ Conv: 108 int8 weights + 4 int32 biases = 124
+        bytes; MACC the Conv's alone (Q/DQ nodes not counted)."""
+        import numpy as np
+        import onnx
+        from onnx import TensorProto, helper, numpy_helper
+        inits = [numpy_helper.from_array(np.array(0.05, np.float32), "s"),
+                 numpy_helper.from_array(np.array(3, np.int8), "z"),
+                 numpy_helper.from_array(np.arange(108, dtype=np.int8).reshape(4, 3, 3, 3), "w"),
+                 numpy_helper.from_array(np.array(0.01, np.float32), "ws"),
+                 numpy_helper.from_array(np.arange(4, dtype=np.int32), "b"),
+                 numpy_helper.from_array(np.array(0.0005, np.float32), "bs")]
+        nodes = [helper.make_node("QuantizeLinear", ["input", "s", "z"], ["xq"]),
+                 helper.make_node("DequantizeLinear", ["xq", "s", "z"], ["xd"]),
+                 helper.make_node("DequantizeLinear", ["w", "ws"], ["wd"]),
+                 helper.make_node("DequantizeLinear", ["b", "bs"], ["bd"]),
+                 helper.make_node("Conv", ["xd", "wd", "bd"], ["y"], pads=[1, 1, 1, 1]),
+                 helper.make_node("QuantizeLinear", ["y", "s", "z"], ["yq"]),
+                 helper.make_node("DequantizeLinear", ["yq", "s", "z"], ["output"])]
+        g = helper.make_graph(nodes, "qdq", [helper.make_tensor_value_info(
+            "input", TensorProto.FLOAT, [1, 3, 8, 8])], [helper.make_tensor_value_info(
+                "output", TensorProto.FLOAT, [1, 4, 8, 8])], inits)
+        path = os.path.join(self.tmp.name, "qdq.onnx")
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+        r = czoo("info", path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("parameters 112 quantized (124 bytes) + 0 float", r.stdout)
+        self.assertIn("quantized (QDQ): 108 int8/uint8 weights, 4 int32 biases", r.stdout)
+        macc = int(r.stdout.split("MACC ")[1].split()[0])
+        # the Conv: 8*8*4*27 plus at most its bias adds; the Q/DQ nodes
+        # would add over 1,000
+        self.assertGreaterEqual(macc, 6912)
+        self.assertLessEqual(macc, 6912 + 8 * 8 * 4)
 
     def test_onnx(self):
         r = czoo("info", self.onnx)
