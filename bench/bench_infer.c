@@ -15,7 +15,7 @@
  * (unless --no-fold, --no-fuse), and packs the weights once when the
  * executor is planned (unless --no-pack).
  * Prints images_per_s (median of R timed runs), median_ms, and with
- * --profile a per-op breakdown. PREFIX.in / PREFIX.out get the tensors. */
+ * --profile a per-op breakdown (--profile-nodes: and one line per node). PREFIX.in / PREFIX.out get the tensors. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,7 +84,7 @@ typedef struct {
   double s;
 } op_time;
 
-static void profile(const cz_graph *g, const cz_infer *inf, int runs) {
+static void profile(const cz_graph *g, const cz_infer *inf, int runs, bool nodes) {
   op_time t[64];
   int nt = 0;
   double total = 0;
@@ -107,6 +107,13 @@ static void profile(const cz_graph *g, const cz_infer *inf, int runs) {
     if (k == nt) t[nt++] = (op_time){name, 0};
     t[k].s += f;
     total += f;
+    if (nodes) {
+      const cz_value *v = cz_in_value(g, &g->nodes[i], 0), *o = &g->values[g->nodes[i].out[0]];
+      char is[CZ_SHAPE_STR_MAX], os[CZ_SHAPE_STR_MAX];
+      printf("node %-18s %-40s %s -> %s %8.4f ms\n", name, g->nodes[i].name ? g->nodes[i].name : "",
+             cz_shape_str(&v->shape, is, sizeof is), cz_shape_str(&o->shape, os, sizeof os),
+             1e3 * f / runs);
+    }
   }
   printf("per-op time per batch (ms of all threads, mean over all runs, disturbed ones too), "
          "share\n");
@@ -144,6 +151,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
     else if (!strcmp(argv[i], "--io") && i + 1 < argc) io = argv[++i];
     else if (!strcmp(argv[i], "--profile")) prof = 1;
+    else if (!strcmp(argv[i], "--profile-nodes")) prof = 2;
     else if (!strcmp(argv[i], "--no-fold")) fold = 0;
     else if (!strcmp(argv[i], "--no-fuse")) fuse = 0;
     else if (!strcmp(argv[i], "--no-pack")) pack = 0;
@@ -151,7 +159,7 @@ int main(int argc, char **argv) {
     else {
       fprintf(stderr,
               "usage: %s --batch N (--onnx OUT.onnx | --model IN.onnx) [--io PREFIX] "
-              "[--threads T] [--runs R] [--warmup W] [--profile] [--no-fold] [--no-fuse] "
+              "[--threads T] [--runs R] [--warmup W] [--profile] [--profile-nodes] [--no-fold] [--no-fuse] "
               "[--no-pack] [--micro M]\n",
               argv[0]);
       return 2;
@@ -200,6 +208,7 @@ int main(int argc, char **argv) {
          (long long)cz_infer_micro(inf), cz_infer_executors(inf));
   printf("images_per_s %.1f\n", batch / med);
   printf("median_ms %.3f\n", 1e3 * med);
+  printf("min_ms %.3f\n", 1e3 * t[0]);
   printf("arena_mib %.1f\n", cz_exec_arena_bytes(cz_infer_exec(inf, 0)) / 1048576.0);
   if (io) {
     char *pin = cz_asprintf("%s.in", io), *pout = cz_asprintf("%s.out", io);
@@ -207,7 +216,7 @@ int main(int argc, char **argv) {
     write_raw(pout, y, n_out);
     free(pin), free(pout);
   }
-  if (prof) profile(g, inf, warmup + runs);
+  if (prof) profile(g, inf, warmup + runs, prof > 1);
   free(t);
   free(x);
   free(y);

@@ -4,7 +4,8 @@
  * the timed runs after a warm-up. Writes the input (NCHW float32) and the
  * dequantized outputs so the peer can compare.
  * Usage: czoo_bench_int8 QDQ.onnx --batch N --io PREFIX [--runs R]
- *        [--warmup W] */
+ *        [--warmup W] [--profile]
+ * --profile: also prints each step's mean time (stderr). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,12 +38,13 @@ static void write_raw(const char *path, const void *p, size_t n) {
 
 int main(int argc, char **argv) {
   const char *onnx = NULL, *io = NULL;
-  int batch = 1, runs = 50, warmup = 5;
+  int batch = 1, runs = 50, warmup = 5, profile = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) warmup = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--io") && i + 1 < argc) io = argv[++i];
+    else if (!strcmp(argv[i], "--profile")) profile = 1;
     else if (argv[i][0] != '-') onnx = argv[i];
     else onnx = NULL, i = argc;
   }
@@ -74,6 +76,25 @@ int main(int argc, char **argv) {
     double t0 = now();
     rt_plan_run(p, nhwc, batch, y);
     if (s >= warmup) t[s - warmup] = now() - t0;
+  }
+  if (profile) { /* per-step time, over a second pass of the timed runs */
+    p->prof = cz_xcalloc((size_t)p->n_steps, sizeof(double));
+    for (int s = 0; s < runs; s++) rt_plan_run(p, nhwc, batch, y);
+    static const char *kind[] = {"conv", "add", "mul", "lut", "avgpool", "maxpool", "gavgpool",
+                                 "copy"};
+    for (int i = 0; i < p->n_steps; i++) {
+      const rt_step *st = &p->steps[i];
+      const char *kn = (size_t)st->kind < sizeof kind / sizeof *kind ? kind[st->kind] : "other";
+      fprintf(stderr, "step %3d %-8s %8.3f ms  %s", i, kn, 1e3 * p->prof[i] / runs, st->node);
+      if (st->kind == RT_STEP_CONV) {
+        const rt_conv_p *cv = &st->conv.p;
+        fprintf(stderr, "  %dx%dx%d -> %dx%dx%d k%dx%d s%d g%d", cv->h, cv->w, cv->c, cv->oh, cv->ow,
+                cv->oc, cv->kh, cv->kw, cv->sh, cv->groups);
+      }
+      fputc('\n', stderr);
+    }
+    free(p->prof);
+    p->prof = NULL;
   }
   qsort(t, (size_t)runs, sizeof *t, cmp_d);
   const double med = t[runs / 2];

@@ -24,6 +24,18 @@ typedef struct {
   int32_t *bias_eff; /* bias - in_zp * sum(w - w_zp), per output channel */
   int32_t *mult_c, *right_c; /* per output channel multiplier and right shift */
   int vec_rq;        /* every shift <= 0: the vector requantization applies */
+  /* Vector requantization constants (vec_rq), per block of 8 channels:
+   * [4 rounding offsets of the even channels][4 of the odd ones][4 shift
+   * counts even][4 odd] (rt_avx2.h's rt_avx2_requant_k), and per channel
+   * the low 32 bits of the offset taken back after the shift, minus the
+   * output zero point (so the result includes it). */
+  int64_t *rq64;
+  int32_t *rq_sub;
+  int16_t *wdw; /* DW: [ceil(c/16)][ceil(taps/2)][32] (w - w_zp), tap pairs interleaved */
+  int8_t *zrow; /* DW: c + 32 bytes of the input zero point, what padding taps read */
+  int8_t *wpack8; /* GEMM over a 1x1 map (fully connected): wpack's values as int8 (they
+                   * fit: symmetric weights), for single rows, which stream the weights
+                   * once per row (half the bytes); NULL otherwise */
 } rt_conv_fast;
 
 /* Packs p's weights; the kind is chosen from the shape (GEMM for groups 1,
@@ -37,8 +49,22 @@ size_t rt_conv_fast_scratch(const rt_conv_fast *f);
 void rt_conv_fast_run(const rt_conv_fast *f, const int8_t *x, int8_t *y, int r0, int r1,
                       void *scratch);
 
+/* Output channels are computed in this many blocks (1 where the path
+ * cannot split them), and rt_conv_fast_run_cols computes blocks [j0, j1)
+ * of rows [r0, r1) (all channels when j0 == 0 on such a path, nothing
+ * otherwise): a fully connected layer of a single image split between
+ * threads. */
+int rt_conv_fast_col_blocks(const rt_conv_fast *f);
+void rt_conv_fast_run_cols(const rt_conv_fast *f, const int8_t *x, int8_t *y, int r0, int r1,
+                           int j0, int j1, void *scratch);
+
 /* The fully connected layer as a 1x1 convolution (rows = batch rows). */
 void rt_fc_as_conv(const rt_fc_p *fc, int rows, rt_conv_p *out);
+
+/* Global average pooling, fast variant (bit-exact with rt_gavgpool_ref;
+ * acc: c int32 of scratch). */
+void rt_gavgpool_fast(const rt_pool_p *p, const int8_t *x, int8_t *y, int32_t *acc, int r0,
+                      int r1);
 
 /* Element-wise Add, fast variant (bit-exact with rt_add_ref). */
 void rt_add_fast(const rt_add_p *p, const int8_t *a, const int8_t *b, int8_t *y, int r0, int r1);

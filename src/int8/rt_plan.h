@@ -60,6 +60,7 @@ typedef struct rt_plan {
   int input_u8, output_u8; /* the file's types (for reports) */
   void *scratch;     /* CZ_K_SLOTS slots of scratch_slot bytes */
   size_t scratch_slot;
+  double *prof;      /* NULL, or n_steps seconds each run adds to (profiles) */
 } rt_plan;
 
 /* Runs n (<= batch) float NHWC images x through the plan into n rows of

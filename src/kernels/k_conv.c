@@ -283,7 +283,7 @@ static void dw_fwd_job(void *cv, int64_t q, int slot) {
   (void)slot;
   const kjob *c = cv;
   const cz_k_conv *p = c->p;
-  int64_t r = q * DW_ROWS, re = min64(c->rows, r + DW_ROWS);
+  int64_t r = q * c->T, re = min64(c->rows, r + c->T);
   cz_k_dw_fwd_rows(p, c->x, c->wr, c->b, c->y, false, r, re); /* clamps when p->clamp */
 }
 
@@ -291,10 +291,15 @@ static void forward_dw(const cz_k_conv *p, const float *x, const float *w, const
                        float *y, const ws_t *ws, const float *packed) {
   const float *wr = packed;
   if (!wr) pack_dw(p, w, ws->wr, false), wr = ws->wr;
-  int64_t rows = p->N * p->Ho, chunks = cdiv(rows, DW_ROWS);
-  kjob kj = {.p = p, .x = x, .wr = wr, .b = b, .y = y, .rows = rows};
+  int64_t rows = p->N * p->Ho;
   double macs = (double)(rows * p->Wo * p->C * p->kh * p->kw);
-  cz_pool_run(chunks, cz_k_threads_for(chunks, macs), dw_fwd_job, &kj);
+  int nt = cz_k_threads_for(rows, macs);
+  /* DW_ROWS rows a chunk, fewer when that leaves the threads too few
+   * chunks (the late layers of one image: 4 to 16 rows). */
+  int64_t per = nt > 1 ? max64(1, min64(DW_ROWS, rows / (2 * nt))) : DW_ROWS;
+  int64_t chunks = cdiv(rows, per);
+  kjob kj = {.p = p, .x = x, .wr = wr, .b = b, .y = y, .rows = rows, .T = per};
+  cz_pool_run(chunks, nt, dw_fwd_job, &kj);
 }
 
 static size_t pw_group_bytes(const dims_t *d);

@@ -167,6 +167,9 @@ static void fwd_job(void *cv, int64_t job, int slot) {
   int64_t lo = c->lo, hi = c->hi, np = c->np;
   float *ap = c->slots + (size_t)slot * c->slot_floats;
   int64_t *koff = (int64_t *)(ap + r16((size_t)(CZ_K_MR_MAX * d.KCg)));
+  /* The fused activation in the micro-kernels' stores (each call covers
+   * all of k). */
+  const float clip_v[2] = {p->lo, p->hi}, *clip = p->clamp ? clip_v : NULL;
   int64_t last = -1;
   for (int64_t r = job * FWD_ROWS; r < min64(c->rows, (job + 1) * FWD_ROWS); r++) {
     int64_t n = r / p->Ho, oh = r % p->Ho, kh0, kh1;
@@ -185,7 +188,7 @@ static void fwd_job(void *cv, int64_t job, int slot) {
         for (int64_t q = 0; q < np; q++)
           t.i(kc, xr, p->sw * p->C, koff + k0, bp + (q * d.KCg + k0) * t.nr,
               yr + lo * p->M + q * t.nr, p->M, (int)full, (int)min64(t.nr, d.Mg - q * t.nr),
-              false, bias ? bias + q * t.nr : NULL);
+              false, bias ? bias + q * t.nr : NULL, clip);
         ow += full;
       }
       /* Border columns, and inner ones left over: packed strips. */
@@ -197,10 +200,9 @@ static void fwd_job(void *cv, int64_t job, int slot) {
           for (int64_t q = 0; q < np; q++)
             t.t(d.KCg, ap, t.mr_t, NULL, bp + q * d.KCg * t.nr, yr + o * p->M + q * t.nr,
                 p->M, cnt, (int)min64(t.nr, d.Mg - q * t.nr), false,
-                bias ? bias + q * t.nr : NULL);
+                bias ? bias + q * t.nr : NULL, clip);
         }
     }
-    if (p->clamp) cz_k_clamp(y + r * p->Wo * p->M, p->Wo * p->M, 1, p->lo, p->hi);
   }
 }
 
@@ -265,7 +267,7 @@ static void dw_inner(const cz_k_conv *p, const dd_t *d, const cz_k_tile *t, cons
     for (int64_t q = 0; q < np; q++)
       t->o(cnt, a, p->sw * p->C, koff + k0 + i, bp + q * cnt * t->nr,
            part + (g * d->KCg + k0 + i) * d->Mg + q * t->nr, d->Mg, (int)min64(t->mr_t, kc - i),
-           (int)min64(t->nr, d->Mg - q * t->nr), true, NULL);
+           (int)min64(t->nr, d->Mg - q * t->nr), true, NULL, NULL);
 }
 
 /* The same for any pixels, through im2col rows. */
@@ -281,7 +283,7 @@ static void dw_border(const cz_k_conv *p, const dd_t *d, const cz_k_tile *t, con
     for (int64_t q = 0; q < np; q++)
       t->t(cnt, col + i, d->KCg, NULL, bp + q * cnt * t->nr, part + (g * d->KCg + i) * d->Mg + q * t->nr,
            d->Mg, (int)min64(t->mr_t, d->KCg - i), (int)min64(t->nr, d->Mg - q * t->nr), true,
-           NULL);
+           NULL, NULL);
 }
 
 typedef struct {

@@ -134,6 +134,24 @@ static inline void SFX(inner_cols)(const cz_k_conv *p, int64_t *lo, int64_t *hi)
   if (*hi < *lo) *hi = *lo;
 }
 
+/* One kernel row (kh) of four adjacent output columns at stride SW (1 or
+ * 2, a constant once inlined), no dilation: the 3*SW + 3 input pixels
+ * under them loaded once each, walking one pointer (where separate
+ * offsets per column and tap run out of registers), each added to the
+ * columns it is a tap of. Every column still adds its taps in kw order. */
+KT static inline __attribute__((always_inline)) void SFX(dw3_quad_row)(
+    const float *restrict q, int64_t C, int SW, const V *wk, V s[4], int nl) {
+#pragma GCC unroll 12
+  for (int t = 0; t < 3 * SW + 3; t++, q += C) {
+    V v = SFX(ld)(q, nl);
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+      int kw = t - j * SW;
+      if (kw >= 0 && kw <= 2) s[j] = VFMA(v, wk[kw], s[j]);
+    }
+  }
+}
+
 /* Rows [r0, r1) of one channel block (c0, nl lanes) of the 3x3 forward;
  * inlined with nl == VL for whole blocks, so the loads need no masks. */
 KT static inline __attribute__((always_inline)) void SFX(dw3_fwd_block)(
@@ -148,6 +166,8 @@ KT static inline __attribute__((always_inline)) void SFX(dw3_fwd_block)(
   V bv = b ? SFX(ld)(b + c0, nl) : VZERO();
   const bool clamp = p->clamp;
   const V lov = VSET1(p->lo), hiv = VSET1(p->hi);
+  /* Stride 1 or 2 without dilation: the four-column path walks pixels. */
+  const int step = p->dw == 1 && (p->sw == 1 || p->sw == 2) ? (int)p->sw : 0;
   for (int64_t r = r0; r < r1; r++) {
     int64_t n = r / Ho, oh = r % Ho, ih0 = oh * p->sh - p->pt;
     bool rv[3];
@@ -186,6 +206,14 @@ KT static inline __attribute__((always_inline)) void SFX(dw3_fwd_block)(
       for (int kh = 0; kh < 3; kh++) {
         if (!rv[kh]) continue;
         const float *q = xr[kh] + i0;
+        if (step == 1) {
+          SFX(dw3_quad_row)(q, C, 1, wv + kh * 3, s, nl);
+          continue;
+        }
+        if (step == 2) {
+          SFX(dw3_quad_row)(q, C, 2, wv + kh * 3, s, nl);
+          continue;
+        }
 #pragma GCC unroll 4
         for (int j = 0; j < 4; j++) {
           s[j] = VFMA(SFX(ld)(q + j * swC, nl), wv[kh * 3], s[j]);
@@ -200,6 +228,24 @@ KT static inline __attribute__((always_inline)) void SFX(dw3_fwd_block)(
         if (clamp) s[j] = VMIN(hiv, VMAX(lov, s[j]));
         SFX(st)(yp, s[j], nl);
       }
+    }
+    /* Inner columns left over (all of them in a layer 4 to 7 wide): the
+     * nine taps unrolled, no bounds checks; the same order as above. */
+    for (; ow < hi; ow++) {
+      const int64_t i0 = (ow * p->sw - p->pl) * C;
+      V s = bv;
+#pragma GCC unroll 3
+      for (int kh = 0; kh < 3; kh++) {
+        if (!rv[kh]) continue;
+        const float *q = xr[kh] + i0;
+        s = VFMA(SFX(ld)(q, nl), wv[kh * 3], s);
+        s = VFMA(SFX(ld)(q + dwC, nl), wv[kh * 3 + 1], s);
+        s = VFMA(SFX(ld)(q + 2 * dwC, nl), wv[kh * 3 + 2], s);
+      }
+      float *yp = yr + ow * C;
+      if (acc) s = VADD(s, SFX(ld)(yp, nl));
+      if (clamp) s = VMIN(hiv, VMAX(lov, s));
+      SFX(st)(yp, s, nl);
     }
     for (; ow < Wo; ow++) BORDER_PIXEL();
 #undef BORDER_PIXEL

@@ -43,6 +43,8 @@ typedef cz_k_ukr_fn ukr_fn;
 #define VSET1(x) (x)
 #define VFMA(a, b, c) ((a) * (b) + (c))
 #define VADD(a, b) ((a) + (b))
+#define VMAX(a, b) ((a) > (b) ? (a) : (b))
+#define VMIN(a, b) ((a) < (b) ? (a) : (b))
 #define SET(mode, mr, nv) UKR(generic, mode, mr, nv)
 #define SET_MRT 4
 #define SET_MRR 4
@@ -59,6 +61,8 @@ typedef cz_k_ukr_fn ukr_fn;
 #undef VSET1
 #undef VFMA
 #undef VADD
+#undef VMAX
+#undef VMIN
 
 #if CZ_K_X86
 /* AVX2 + FMA: 16 registers, so at most 12 accumulators. */
@@ -72,6 +76,8 @@ typedef cz_k_ukr_fn ukr_fn;
 #define VSET1(x) _mm256_set1_ps(x)
 #define VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define VADD(a, b) _mm256_add_ps(a, b)
+#define VMAX(a, b) _mm256_max_ps(a, b)
+#define VMIN(a, b) _mm256_min_ps(a, b)
 #define SET(mode, mr, nv) UKR(avx2, mode, mr, nv)
 #define SET_MRT 8
 #define SET_MRR 8
@@ -96,6 +102,8 @@ typedef cz_k_ukr_fn ukr_fn;
 #undef VSET1
 #undef VFMA
 #undef VADD
+#undef VMAX
+#undef VMIN
 
 /* AVX-512: 32 registers, up to 24 accumulators; in-place rows (r, i) keep
  * at most 8 row pointers live. */
@@ -109,6 +117,8 @@ typedef cz_k_ukr_fn ukr_fn;
 #define VSET1(x) _mm512_set1_ps(x)
 #define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define VADD(a, b) _mm512_add_ps(a, b)
+#define VMAX(a, b) _mm512_max_ps(a, b)
+#define VMIN(a, b) _mm512_min_ps(a, b)
 #define SET(mode, mr, nv) UKR(avx512, mode, mr, nv)
 #define SET_MRT 16
 #define SET_MRR 8
@@ -137,6 +147,8 @@ typedef cz_k_ukr_fn ukr_fn;
 #undef VSET1
 #undef VFMA
 #undef VADD
+#undef VMAX
+#undef VMIN
 #endif
 
 typedef cz_k_tile ukr_t;
@@ -314,6 +326,7 @@ static const float *packed_b(const cz_k_gemm_args *g, int nr) {
 typedef struct {
   ukr_t u;
   int64_t S, RB, CB, NB, nchunks;
+  int64_t MCr; /* rows of a job: MC, fewer when that gives the threads work */
   float *part;      /* S > 1: S row-major M x N partial sums */
   const float *bpk; /* B packed once, or NULL: packed per job */
   int64_t npad;     /* N rounded up to the tile width */
@@ -322,7 +335,7 @@ typedef struct {
 static void run_job(const cz_k_gemm_args *g, const plan_t *pl, int64_t job, float *slot) {
   int64_t per_slice = pl->RB * pl->CB;
   int64_t s = job / per_slice, r = (job % per_slice) / pl->CB, cb = job % pl->CB;
-  int64_t i0 = r * MC, i1 = min64(g->M, i0 + MC);
+  int64_t i0 = r * pl->MCr, i1 = min64(g->M, i0 + pl->MCr);
   int64_t j0 = cb * pl->NB, j1 = min64(g->N, j0 + pl->NB);
   int64_t ch0 = s * pl->nchunks / pl->S, ch1 = (s + 1) * pl->nchunks / pl->S;
   const ukr_t *u = &pl->u;
@@ -334,6 +347,7 @@ static void run_job(const cz_k_gemm_args *g, const plan_t *pl, int64_t job, floa
   bool sliced = pl->S > 1;
   if (sliced) dst = pl->part + s * g->M * g->N, d_rs = g->N, d_cs = 1;
   int64_t np = cdiv(j1 - j0, NR);
+  const float clip_v[2] = {g->lo, g->hi};
   /* Full strips read A in place when one of its strides is 1; edge strips
    * (and other strides) go through a zero-padded packed copy. */
   bool rows = g->a_cs == 1, cols = !rows && g->a_rs == 1;
@@ -341,6 +355,9 @@ static void run_job(const cz_k_gemm_args *g, const plan_t *pl, int64_t job, floa
     int64_t k0 = ch * KC, kc = min64(KC, g->K - k0);
     bool first = ch == ch0;
     bool acc = first ? (!sliced && g->acc) : true;
+    /* The fused activation in the micro-kernels' stores, with the last
+     * block of k (sliced sums are clamped when reduced). */
+    const float *clip = g->clamp && !sliced && ch == pl->nchunks - 1 ? clip_v : NULL;
     if (pl->bpk)
       bp = pl->bpk + k0 * pl->npad + (j0 / NR) * kc * NR;
     else
@@ -354,7 +371,7 @@ static void run_job(const cz_k_gemm_args *g, const plan_t *pl, int64_t job, floa
           int64_t jj = j0 + p * NR;
           const float *bias = first && !sliced && g->bias ? g->bias + jj : NULL;
           u->r(kc, g->a + i0 * g->a_rs + k0, g->a_rs, NULL, bp + p * kc * NR, dst + i0 * d_rs + jj,
-               d_rs, (int)full, (int)min64(NR, j1 - jj), acc, bias);
+               d_rs, (int)full, (int)min64(NR, j1 - jj), acc, bias, clip);
         }
       i += full;
     }
@@ -372,12 +389,12 @@ static void run_job(const cz_k_gemm_args *g, const plan_t *pl, int64_t job, floa
         const float *bias = first && !sliced && g->bias ? g->bias + jj : NULL;
         const float *b = bp + p * kc * NR;
         if (d_cs == 1) {
-          u->t(kc, a, ast, NULL, b, dst + i * d_rs + jj, d_rs, mr, nr, acc, bias);
+          u->t(kc, a, ast, NULL, b, dst + i * d_rs + jj, d_rs, mr, nr, acc, bias, clip);
           continue;
         }
         /* Strided C: the same sums through a tile, then element by element. */
         float t[MR_MAX * 64];
-        u->t(kc, a, ast, NULL, b, t, NR, mr, nr, false, NULL);
+        u->t(kc, a, ast, NULL, b, t, NR, mr, nr, false, NULL, NULL);
         for (int ii = 0; ii < mr; ii++)
           for (int j = 0; j < nr; j++) {
             float v = t[ii * NR + j];
@@ -389,9 +406,9 @@ static void run_job(const cz_k_gemm_args *g, const plan_t *pl, int64_t job, floa
       }
     }
   }
-  /* The fused activation, on the finished block while it is in cache
-   * (sliced sums are clamped when reduced). */
-  if (g->clamp && !sliced && ch1 == pl->nchunks)
+  /* Strided C: the fused activation on the finished block while it is in
+   * cache. */
+  if (g->clamp && !sliced && d_cs != 1 && ch1 == pl->nchunks)
     for (int64_t ri = i0; ri < i1; ri++)
       cz_k_clamp(dst + ri * d_rs + j0 * d_cs, j1 - j0, d_cs, g->lo, g->hi);
 }
@@ -455,8 +472,61 @@ static inline float gemv_out(const cz_k_gemm_args *g, int64_t i, int64_t j, floa
 
 static void gemv_cols_generic(const cz_k_gemm_args *g, int64_t j0, int64_t j1) { GEMV_BODY }
 #if CZ_K_X86
+/* AVX2: each dot product sums k in two 8-lane accumulators (k mod 16 < 8
+ * and >= 8; a last full 8 into the first), adds them, reduces the lanes
+ * 8 -> 4 -> 2 -> 1, then adds the k past the last multiple of 8 in
+ * order. GEMV_COLS columns at once give the FMA units independent chains
+ * (one chain per column is latency-bound) and share each load of x; a
+ * column's operations are the same in a block or alone, so its result
+ * never depends on which block computed it. */
+#define GEMV_COLS 4
+
+CZ_K_TARGET_AVX2 static inline float hsum_avx2(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+/* out[c] = x . w[c] (K floats each) for c < nc, nc <= GEMV_COLS. */
+CZ_K_TARGET_AVX2 static inline __attribute__((always_inline)) void dots_avx2(
+    const float *restrict x, const float *const *w, int nc, int64_t K, float *out) {
+  __m256 a0[GEMV_COLS], a1[GEMV_COLS];
+  for (int c = 0; c < GEMV_COLS; c++) a0[c] = a1[c] = _mm256_setzero_ps();
+  int64_t k = 0;
+  for (; k + 16 <= K; k += 16) {
+    __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);
+    for (int c = 0; c < nc; c++) {
+      a0[c] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(w[c] + k), a0[c]);
+      a1[c] = _mm256_fmadd_ps(x1, _mm256_loadu_ps(w[c] + k + 8), a1[c]);
+    }
+  }
+  if (k + 8 <= K) {
+    __m256 x0 = _mm256_loadu_ps(x + k);
+    for (int c = 0; c < nc; c++) a0[c] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(w[c] + k), a0[c]);
+    k += 8;
+  }
+  for (int c = 0; c < nc; c++) {
+    float s = hsum_avx2(_mm256_add_ps(a0[c], a1[c]));
+    for (int64_t t = k; t < K; t++) s += x[t] * w[c][t];
+    out[c] = s;
+  }
+}
+
 CZ_K_TARGET_AVX2 static void gemv_cols_avx2(const cz_k_gemm_args *g, int64_t j0, int64_t j1) {
-  GEMV_BODY
+  for (int64_t j = j0; j < j1; j += GEMV_COLS) {
+    int nc = (int)min64(GEMV_COLS, j1 - j);
+    const float *w[GEMV_COLS];
+    for (int c = 0; c < GEMV_COLS; c++) w[c] = g->b + (j + (c < nc ? c : 0)) * g->b_cs;
+    for (int64_t i = 0; i < g->M; i++) {
+      float s[GEMV_COLS];
+      if (nc == GEMV_COLS)
+        dots_avx2(g->a + i * g->a_rs, w, GEMV_COLS, g->K, s);
+      else
+        for (int c = 0; c < nc; c++) dots_avx2(g->a + i * g->a_rs, w + c, 1, g->K, s + c);
+      for (int c = 0; c < nc; c++) g->c[i * g->c_rs + (j + c) * g->c_cs] = gemv_out(g, i, j + c, s[c]);
+    }
+  }
 }
 CZ_K_TARGET_AVX512 static void gemv_cols_avx512(const cz_k_gemm_args *g, int64_t j0, int64_t j1) {
   GEMV_BODY
@@ -552,23 +622,36 @@ void cz_k_gemm(const cz_k_gemm_args *g, void *work, bool parallel) {
   }
   plan_t pl = {.u = u, .bpk = bpk, .npad = (g->N + u.nr - 1) / u.nr * u.nr};
   pl.S = slices_for(g->M, g->N, g->K);
+  pl.MCr = MC;
   pl.RB = cdiv(g->M, MC);
   pl.NB = pl.u.nr * (NB_TARGET / pl.u.nr > 0 ? NB_TARGET / pl.u.nr : 1);
   pl.CB = cdiv(g->N, pl.NB);
   /* Few jobs for the threads: narrower column blocks (which columns a job
    * covers never changes a sum). */
-  if (parallel) {
+  double macs = (double)g->M * (double)g->N * (double)g->K;
+  if (parallel && cz_k_threads_for(CZ_K_SLOTS, macs) > 1) {
     int64_t want = 2 * (int64_t)cz_k_threads(CZ_K_SLOTS);
     while (pl.S * pl.RB * pl.CB < want && pl.NB > pl.u.nr) {
       pl.NB -= pl.u.nr;
       pl.CB = cdiv(g->N, pl.NB);
+    }
+    /* Still too few (a tile or two of columns, a few dozen rows: the 8x8
+     * layers of one image): shorter row blocks, whole strips of the tile,
+     * never more jobs than the scratch was sized for. Which rows a job
+     * covers never changes a sum either. */
+    int64_t cap = max_jobs(pl.S, g->M, g->N);
+    while (pl.S * pl.RB * pl.CB < want && pl.MCr > pl.u.mr_t) {
+      int64_t mc = cdiv(cdiv(pl.MCr, 2), pl.u.mr_t) * pl.u.mr_t;
+      int64_t rb = cdiv(g->M, mc);
+      if (pl.S * rb * pl.CB > cap) break;
+      pl.MCr = mc, pl.RB = rb;
     }
   }
   pl.nchunks = cdiv(g->K, KC);
   size_t slot = slot_floats(g->K);
   float *w = work;
   int64_t jobs = pl.S * pl.RB * pl.CB;
-  int nt = parallel ? cz_k_threads_for(jobs, (double)g->M * (double)g->N * (double)g->K) : 1;
+  int nt = parallel ? cz_k_threads_for(jobs, macs) : 1;
   pl.part = w + (size_t)(parallel ? min64(CZ_K_SLOTS, max_jobs(pl.S, g->M, g->N)) : 1) * slot;
   gemm_ctx c = {g, &pl, w, slot};
   cz_pool_run(jobs, nt, gemm_job, &c);

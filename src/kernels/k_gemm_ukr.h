@@ -4,6 +4,8 @@
  *   KT                target attribute (may be empty)
  *   V VL              vector type and its lanes
  *   VZERO() VLOADA(p) VLOADU(p) VSTOREU(p,v) VSET1(x) VFMA(a,b,c) VADD(a,b)
+ *   VMAX(a,b) VMIN(a,b)  a > b ? a : b and a < b ? a : b (b when either is
+ *                     NaN: MAXPS/MINPS), so VMIN(hi, VMAX(lo, v)) is Clip
  *   MR NV             rows of the tile, vectors per tile row (NR = NV*VL)
  *   AMODE             how A is read: 0 k-major, A(i,k) = a[k*ast + i] (packed
  *                     strips, or a transposed A read in place); 1 row-major,
@@ -16,7 +18,9 @@
  * It computes the MR x NR tile  t = sum_k A(i,k) * b[k*NR+j]  (b packed by
  * the driver, zero-padded) and stores the first mr x nr of
  *   c[i*ldc+j] = (t + bias[j]) + c[i*ldc+j]
- * where the bias term is there when bias != NULL and the c term when acc.
+ * where the bias term is there when bias != NULL and the c term when acc,
+ * clamped to [clip[0], clip[1]] when clip != NULL (the caller passes it
+ * with the last block of k only).
  * Each element's sum runs over k in order, so the result never depends on
  * where the tile lies: that is what keeps the kernels deterministic. */
 
@@ -35,7 +39,7 @@
 KT static inline __attribute__((always_inline)) void TILE_FN(
     int64_t kc, const float *restrict a, int64_t ast, const int64_t *restrict koff,
     const float *restrict b, float *restrict c, int64_t ldc, int mr, int nr, bool acc,
-    const float *restrict bias) {
+    const float *restrict bias, const float *restrict clip) {
   V s[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++)
@@ -56,6 +60,7 @@ KT static inline __attribute__((always_inline)) void TILE_FN(
     }
   }
   if (mr == MR && nr == NV * VL) {
+    const V lo = VSET1(clip ? clip[0] : 0.0f), hi = VSET1(clip ? clip[1] : 0.0f);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++)
 #pragma GCC unroll 4
@@ -63,6 +68,7 @@ KT static inline __attribute__((always_inline)) void TILE_FN(
         V r = s[i][v];
         if (bias) r = VADD(r, VLOADU(bias + v * VL));
         if (acc) r = VADD(r, VLOADU(c + i * ldc + v * VL));
+        if (clip) r = VMIN(hi, VMAX(lo, r));
         VSTOREU(c + i * ldc + v * VL, r);
       }
     return;
@@ -76,6 +82,10 @@ KT static inline __attribute__((always_inline)) void TILE_FN(
       float r = t[i * NV * VL + j];
       if (bias) r = r + bias[j];
       if (acc) r = r + c[i * ldc + j];
+      if (clip) {
+        r = clip[0] > r ? clip[0] : r;
+        r = clip[1] < r ? clip[1] : r;
+      }
       c[i * ldc + j] = r;
     }
 }
@@ -86,7 +96,7 @@ KT static inline __attribute__((always_inline)) void TILE_FN(
 KT static void UKR_NAME(int64_t kc, const float *restrict a, int64_t ast,
                         const int64_t *restrict koff, const float *restrict b,
                         float *restrict c, int64_t ldc, int mr, int nr, bool acc,
-                        const float *restrict bias) {
+                        const float *restrict bias, const float *restrict clip) {
 #if AMODE == 1 || AMODE == 2
   int strips = mr / MR;
   for (int st = 0; st < strips; st++, a += MR * ast, c += MR * ldc) {
@@ -97,10 +107,10 @@ KT static void UKR_NAME(int64_t kc, const float *restrict a, int64_t ast,
       for (int i = 0; i < MR; i++)
         for (int64_t k = 0; k < kc; k += 16) __builtin_prefetch(a + (2 * MR + i) * ast + k);
 #endif
-    TILE_FN(kc, a, ast, koff, b, c, ldc, MR, nr, acc, bias);
+    TILE_FN(kc, a, ast, koff, b, c, ldc, MR, nr, acc, bias, clip);
   }
 #else
-  TILE_FN(kc, a, ast, koff, b, c, ldc, mr, nr, acc, bias);
+  TILE_FN(kc, a, ast, koff, b, c, ldc, mr, nr, acc, bias, clip);
 #endif
 }
 

@@ -4,6 +4,8 @@
 #include <omp.h>
 #include <stdatomic.h>
 
+#include "util/pool.h"
+
 #if CZ_K_X86
 #include <immintrin.h>
 #endif
@@ -34,8 +36,16 @@ const char *cz_k_isa_name(cz_isa isa) {
   }
 }
 
+static _Thread_local int t_use;
+
+int cz_k_threads_use(int n) {
+  int was = t_use;
+  t_use = n > 0 ? n : 0;
+  return was;
+}
+
 int cz_k_threads(long long jobs) {
-  int nt = omp_get_max_threads();
+  int nt = t_use > 0 ? t_use : omp_get_max_threads();
   if (nt > CZ_K_SLOTS) nt = CZ_K_SLOTS;
   if (jobs < nt) nt = jobs < 1 ? 1 : (int)jobs;
   return nt;
@@ -62,7 +72,8 @@ CZ_K_TARGET_AVX2 static long long clamp_avx2(float *x, long long n, float lo, fl
 #endif
 
 int cz_k_threads_for(long long jobs, double macs) {
-  return macs < CZ_K_PAR_MIN_MACS ? 1 : cz_k_threads(jobs);
+  double bar = cz_pool_enabled() ? CZ_K_POOL_MIN_MACS : CZ_K_PAR_MIN_MACS;
+  return macs < bar ? 1 : cz_k_threads(jobs);
 }
 
 void cz_k_clamp(float *x, long long n, long long stride, float lo, float hi) {

@@ -22,12 +22,23 @@ const char *cz_k_isa_name(cz_isa isa);
  * at most this many threads, so scratch sizes never depend on the thread
  * count in force when a graph is planned. */
 #define CZ_K_SLOTS 16
-/* Threads for a parallel loop over `jobs` independent jobs. */
+/* Threads for a parallel loop over `jobs` independent jobs: OpenMP's
+ * thread count, or the one cz_k_threads_use set on this thread. */
 int cz_k_threads(long long jobs);
+/* Kernels on the calling thread use n threads (0: OpenMP's count again)
+ * whatever OpenMP's setting; returns the previous value. The inference
+ * runner sets it around a forward whose ops' own OpenMP loops it makes
+ * serial: an OpenMP worker spinning after a loop would take a core from
+ * the pool's worker (util/pool.h). */
+int cz_k_threads_use(int n);
 /* The same for a call of `macs` multiply-adds in all: 1 below
  * CZ_K_PAR_MIN_MACS, where waking a second thread, and waiting for it when
- * the OS has taken its core away, costs more than it can save. */
+ * the OS has taken its core away, costs more than it can save. On a
+ * thread where the pool is enabled (inference) the bar is
+ * CZ_K_POOL_MIN_MACS: its workers spin between the layers of a forward
+ * and the caller never waits for a job nobody has started. */
 #define CZ_K_PAR_MIN_MACS (1 << 20)
+#define CZ_K_POOL_MIN_MACS (1 << 16)
 int cz_k_threads_for(long long jobs, double macs);
 
 /* x[i*stride] = min(max(x[i*stride], lo), hi) for i < n: ONNX Clip's

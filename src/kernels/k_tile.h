@@ -7,14 +7,16 @@
 #include <stdint.h>
 
 /* c[i*ldc + j] = (sum_k A(i,k) * b[k*nr + j] + bias[j]) (+ c when acc) for
- * i < mr, j < nr, where b is one packed panel and A(i,k) is, by kernel:
+ * i < mr, j < nr, then min(max(c, clip[0]), clip[1]) when clip != NULL (a
+ * fused activation, ONNX Clip's formula), where b is one packed panel and
+ * A(i,k) is, by kernel:
  *   t: a[k*ast + i]          r: a[i*ast + k]
  *   i: a[i*ast + koff[k]]    o: a[k*ast + koff[i]]
  * Every row in 0..MR-1 is read even when mr < MR (o: koff needs MR
  * entries). Each sum runs over k in order. */
 typedef void (*cz_k_ukr_fn)(int64_t kc, const float *a, int64_t ast, const int64_t *koff,
                             const float *b, float *c, int64_t ldc, int mr, int nr, bool acc,
-                            const float *bias);
+                            const float *bias, const float *clip);
 
 typedef struct {
   int nr;   /* columns of a tile (of a packed panel) */

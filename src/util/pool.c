@@ -142,6 +142,8 @@ bool cz_pool_enable(bool on) {
   return was;
 }
 
+bool cz_pool_enabled(void) { return t_enabled; }
+
 void cz_pool_run(int64_t njobs, int threads, cz_pool_fn fn, void *ctx) {
   pool_t *p = &g_pool;
   if (threads > CZ_POOL_MAX) threads = CZ_POOL_MAX;

@@ -29,6 +29,8 @@ void cz_pool_run(int64_t njobs, int threads, cz_pool_fn fn, void *ctx);
  * around its forwards: training's ops are OpenMP loops, and the pool's
  * workers would compete with OpenMP's spinning ones for the cores. */
 bool cz_pool_enable(bool on);
+/* Whether it is enabled on the calling thread. */
+bool cz_pool_enabled(void);
 
 /* Most participants of one call. */
 #define CZ_POOL_MAX 16

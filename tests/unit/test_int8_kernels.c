@@ -16,6 +16,7 @@
 
 #include "int8/rt_avx2.h"
 #include "int8/rt_fast.h"
+#include "int8/rt_fast_priv.h"
 #include "int8/rt_kernels.h"
 #include "int8/rt_qmult.h"
 #include "int8/rt_requant.h"
@@ -84,6 +85,14 @@ CZ_K_TARGET_AVX2 static void requant8(const int32_t *x, const int32_t *m, const 
 }
 #endif
 
+#if CZ_K_X86
+CZ_K_TARGET_AVX2 static void requant8k(const int32_t *x, const int32_t *m, const int64_t *k64,
+                                       const int32_t *sub, int32_t *out) {
+  _mm256_storeu_si256((__m256i *)out,
+                      rt_avx2_requant_k(_mm256_loadu_si256((const __m256i *)x), m, k64, sub));
+}
+#endif
+
 /* The 8-lane requantization equals the scalar one on every lane, over the
  * whole int32 range, every right shift and multiplier. */
 static void test_requant_vector(void **state) {
@@ -100,6 +109,14 @@ static void test_requant_vector(void **state) {
       r[i] = rnd(0, 31);
     }
     requant8(x, m, r, out);
+    for (int i = 0; i < 8; i++) assert_int_equal(out[i], rt_requant(x[i], m[i], -r[i]));
+    /* The form with constants packed at plan time. */
+    int64_t k64[16];
+    int32_t sub[8];
+    if (t % 7 == 0)
+      for (int i = 0; i < 8; i++) r[i] = t % 14 ? 0 : 31;
+    rt_rq_pack(r, 8, k64, sub);
+    requant8k(x, m, k64, sub, out);
     for (int i = 0; i < 8; i++) assert_int_equal(out[i], rt_requant(x[i], m[i], -r[i]));
   }
 #else
@@ -205,6 +222,15 @@ static void run_conv_case(const conv_case *cc, int variant) {
                  variant, f.kind, cz_k_isa_name(cz_k_isa()), i, y1[i], y2[i]);
       }
   }
+  /* The same split by output channel blocks (a single image's fully
+   * connected layer between threads). */
+  const int nb = rt_conv_fast_col_blocks(&f), cutj = rnd(0, nb);
+  memset(y2, 0x55, (size_t)ny);
+  rt_conv_fast_run_cols(&f, x, y2, 0, rows, cutj, nb, scratch);
+  rt_conv_fast_run_cols(&f, x, y2, 0, rows, 0, cutj, scratch);
+  if (memcmp(y1, y2, (size_t)ny) != 0)
+    fail_msg("conv c%d oc%d k%d g%d var%d isa %s: split at channel block %d of %d differs",
+             cc->c, cc->oc, cc->k, cc->groups, variant, cz_k_isa_name(cz_k_isa()), cutj, nb);
   free(scratch);
   rt_conv_fast_free(&f);
   free(w), free(x), free(y0), free(y1), free(y2), free(bias), free(wz), free(mult), free(shift);
@@ -216,6 +242,13 @@ static const conv_case kConv[] = {
     {5, 7, 5, 1, 2, 4, 1, 9},     {32, 32, 3, 1, 1, 1, 32, 6}, {48, 48, 3, 2, 1, 1, 48, 7},
     {20, 20, 5, 1, 1, 2, 20, 6},  {7, 7, 3, 1, 2, 2, 7, 6},    {16, 32, 3, 1, 1, 1, 2, 5},
     {12, 12, 3, 2, 1, 0, 4, 7},   {64, 10, 1, 1, 1, 0, 1, 1},  {130, 40, 1, 1, 1, 0, 1, 2},
+    /* Maps wide enough for the fast paths' interior runs (contiguous tap
+     * rows, depthwise pointers by row), channels off the blocks of 16, a
+     * plain 1x1 with even and odd channel counts, the first layer's
+     * 3-channel 3x3 stride 2, a 5x5 depthwise (its generic tap loop). */
+    {40, 40, 3, 1, 1, 1, 40, 12}, {16, 16, 3, 2, 1, 1, 16, 13}, {8, 48, 1, 1, 1, 0, 1, 11},
+    {7, 19, 1, 1, 1, 0, 1, 10},   {3, 16, 3, 2, 1, 1, 1, 17},   {24, 20, 3, 1, 2, 2, 1, 12},
+    {32, 32, 5, 1, 1, 2, 32, 11}, {48, 8, 1, 1, 1, 0, 1, 9},    {21, 21, 3, 1, 1, 0, 21, 10},
 };
 
 static void test_conv_fast_exact(void **state) {
@@ -233,8 +266,8 @@ static void test_fc(void **state) {
   for (int t = 0; t < 30; t++) {
     rt_fc_p p = {0};
     int rows = rnd(1, 9);
-    p.k = rnd(1, 300);
-    p.o = rnd(1, 40);
+    p.k = t == 0 ? 1280 : rnd(1, 300);
+    p.o = t == 0 ? 1000 : rnd(1, 40);
     p.in_zp = zp8();
     int8_t *w = cz_xmalloc((size_t)p.k * p.o), *x = cz_xmalloc((size_t)p.k * rows);
     fill8(w, (long)p.k * p.o);
@@ -257,6 +290,11 @@ static void test_fc(void **state) {
     void *scratch = cz_xmalloc(rt_conv_fast_scratch(&f));
     memset(y2, 0, (size_t)rows * p.o);
     rt_conv_fast_run(&f, x, y2, 0, rows, scratch);
+    assert_memory_equal(y1, y2, (size_t)rows * p.o);
+    /* One row per call: the int8-weight row path (symmetric weights). */
+    assert_non_null(f.wpack8);
+    memset(y2, 0, (size_t)rows * p.o);
+    for (int r = 0; r < rows; r++) rt_conv_fast_run(&f, x, y2, r, r + 1, scratch);
     assert_memory_equal(y1, y2, (size_t)rows * p.o);
     free(scratch);
     rt_conv_fast_free(&f);
@@ -397,6 +435,47 @@ static void test_pool_mul_lut(void **state) {
   for (int i = 0; i < 48; i++) assert_int_equal(y[i], 127 - (a[i] + 128));
 }
 
+/* Global average pooling, fast variant against the reference bit for bit
+ * (channel counts off the blocks of 8 and 16, multipliers above 1 that
+ * take the scalar path, clamps), at every ISA level. */
+static void test_gavgpool_fast(void **state) {
+  (void)state;
+  static const int cs[] = {1, 7, 8, 16, 20, 45, 1280};
+  static const int hws[][2] = {{1, 1}, {4, 4}, {7, 7}, {3, 5}};
+  for (int isa = CZ_ISA_GENERIC; isa <= CZ_ISA_AVX512; isa++) {
+    cz_k_isa_cap((cz_isa)isa);
+    for (size_t ci = 0; ci < sizeof cs / sizeof *cs; ci++)
+      for (size_t hi = 0; hi < sizeof hws / sizeof *hws; hi++)
+        for (int v = 0; v < 4; v++) {
+          rt_pool_p g = {0};
+          g.n = rnd(1, 3), g.c = cs[ci], g.h = hws[hi][0], g.w = hws[hi][1];
+          g.oh = g.ow = 1;
+          g.in_zp = zp8(), g.out_zp = zp8();
+          int32_t mult, shift;
+          rt_qmult((0.5 + cz_rng_uniform(&g_rng)) / (g.h * g.w) * (v == 3 ? 300.0 : 1.0), &mult,
+                   &shift);
+          g.mult = &mult, g.shift = &shift;
+          g.act_min = v == 2 ? g.out_zp < -128 ? -128 : g.out_zp : -128;
+          g.act_max = 127;
+          const long nx = (long)g.n * g.h * g.w * g.c, ny = (long)g.n * g.c;
+          int8_t *x = cz_xmalloc((size_t)nx), *y0 = cz_xmalloc((size_t)ny),
+                 *y1 = cz_xmalloc((size_t)ny);
+          int32_t *acc = cz_xmalloc((size_t)g.c * sizeof *acc);
+          fill8(x, nx);
+          rt_gavgpool_ref(&g, x, y0, acc, 0, g.n);
+          memset(y1, 0x55, (size_t)ny);
+          const int cut = rnd(0, g.n);
+          rt_gavgpool_fast(&g, x, y1, acc, 0, cut);
+          rt_gavgpool_fast(&g, x, y1, acc, cut, g.n);
+          if (memcmp(y0, y1, (size_t)ny) != 0)
+            fail_msg("gavgpool c%d %dx%d var%d isa %s differs from the reference", g.c, g.h, g.w,
+                     v, cz_k_isa_name(cz_k_isa()));
+          free(x), free(y0), free(y1), free(acc);
+        }
+  }
+  cz_k_isa_cap(CZ_ISA_AVX512);
+}
+
 int main(void) {
   g_rng = cz_rng_make(20261203, 0);
   const struct CMUnitTest tests[] = {
@@ -406,6 +485,7 @@ int main(void) {
       cmocka_unit_test(test_fc),
       cmocka_unit_test(test_add),
       cmocka_unit_test(test_pool_mul_lut),
+      cmocka_unit_test(test_gavgpool_fast),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -169,6 +169,8 @@ static const conv_case conv_cases[] = {
     {"depthwise 3x3 s2", 2, 20, 9, 9, 20, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 20, NULL, false, 24, CZ_K_CONV_DEPTHWISE},
     {"depthwise 3x3 s2 pads (0,0,1,1)", 2, 17, 8, 8, 17, 3, 3, 2, 2, 1, 1, {0, 0, 1, 1}, 17, NULL, true, 24, CZ_K_CONV_DEPTHWISE},
     {"depthwise 5x5 s2 pad 2 (MNASNet)", 1, 24, 9, 9, 24, 5, 5, 2, 2, 1, 1, {2, 2, 2, 2}, 24, NULL, true, 24, CZ_K_CONV_DEPTHWISE},
+    {"depthwise 3x3 4x4 (inner columns < 4)", 1, 24, 4, 5, 24, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 24, NULL, true, 16, CZ_K_CONV_DEPTHWISE},
+    {"depthwise 3x3 s2 15 wide", 1, 16, 5, 15, 16, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 16, NULL, true, 16, CZ_K_CONV_DEPTHWISE},
     {"depthwise 3x3 dilation 2", 1, 9, 7, 7, 9, 3, 3, 1, 1, 2, 2, {2, 2, 2, 2}, 9, NULL, false, 24, CZ_K_CONV_DEPTHWISE},
     {"depthwise multiplier 2", 2, 4, 6, 6, 8, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 4, NULL, true, 24, CZ_K_CONV_IM2COL},
     {"auto_pad SAME_UPPER s2", 2, 3, 7, 8, 4, 3, 3, 2, 2, 1, 1, {0}, 1, "SAME_UPPER", true, 24, CZ_K_CONV_IM2COL},
@@ -391,6 +393,11 @@ static void test_gemm_cases(void **state) {
       /* Few rows against transB: the GEMV path (k_gemm.c). */
       {"classifier batch 1, 1000x1280 (GEMV)", 1, 1000, 1280, 0, 1, 1.0f, 1.0f, 1, 1, 1000, 0},
       {"3 rows transB, C [M,N], alpha beta (GEMV)", 3, 70, 100, 0, 1, 0.5f, 2.0f, 2, 3, 70, 4},
+      /* GEMV tails: columns past a block of 4, k past a multiple of 16
+       * (one 8-block, then single k). */
+      {"1 row, N=7, K=79 (GEMV tails)", 1, 7, 79, 0, 1, 1.0f, 1.0f, 1, 1, 7, 4},
+      {"2 rows, N=13, K=72, alpha (GEMV tails)", 2, 13, 72, 0, 1, 0.5f, 1.0f, 1, 1, 13, 4},
+      {"4 rows, N=1001, K=1283 (GEMV)", 4, 1001, 1283, 0, 1, 1.0f, 1.0f, 1, 1, 1001, 0},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     cz_graph *g = gemm_graph(&cases[i]);
