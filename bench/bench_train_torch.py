@@ -25,6 +25,13 @@ import time
 import numpy as np
 
 
+# The generated JPEG set (shapes-jpeg).
+JPEG_CLASSES = 10
+HUE_SD = 4.0
+BG_SATURATION = 0.1
+R_MIN, R_MAX = 0.3, 0.45
+
+
 def read_idx(path):
     op = gzip.open if path.endswith(".gz") else open
     with op(path, "rb") as f:
@@ -61,21 +68,62 @@ def fmnist_subset(src, out, n, seed):
         write_idx(os.path.join(raw, stem), read_idx(find(src, stem)))
 
 
-def fmnist_jpeg(src, out, ntrain, ntest, size, seed):
-    """Colour JPEGs a model must learn from: the item upscaled, tinted, on
-    a random smooth background with noise."""
+SHAPES = ("disc", "square", "triangle", "ring", "cross")
+
+
+def shape_mask(kind, yy, xx, cy, cx, r, rot):
+    """Pixels inside a shape of radius r centred at (cy, cx), rotated by rot."""
+    import numpy as np
+
+    dy, dx = yy - cy, xx - cx
+    u, v = np.cos(rot) * dx + np.sin(rot) * dy, -np.sin(rot) * dx + np.cos(rot) * dy
+    if kind == "disc":
+        return dx * dx + dy * dy <= r * r
+    if kind == "square":
+        return (np.abs(u) <= 0.85 * r) & (np.abs(v) <= 0.85 * r)
+    if kind == "ring":
+        d2 = dx * dx + dy * dy
+        return (d2 <= r * r) & (d2 >= (0.55 * r) ** 2)
+    if kind == "cross":
+        a, b = np.abs(u), np.abs(v)
+        return ((a <= r) & (b <= 0.35 * r)) | ((b <= r) & (a <= 0.35 * r))
+    inside = np.ones(u.shape, bool)  # triangle: three half-planes
+    for k in range(3):
+        t = rot + 2 * np.pi * k / 3
+        inside &= np.cos(t) * dx + np.sin(t) * dy <= 0.5 * r
+    return inside
+
+
+def shapes_jpeg(out, ntrain, ntest, size, seed):
+    """Colour JPEGs whose class is the hue of one object (10 hues 36 degrees
+    apart, each image's hue drawn around its class's with HUE_SD degrees of
+    Gaussian jitter, random saturation and brightness) of a random shape,
+    size, angle and place on a random smooth greyish background with pixel
+    noise. Neighbouring hues overlap, so a perfect classifier still errs on
+    a few percent: learnable in a few hundred updates, not trivially."""
+    import colorsys
+
     from PIL import Image
 
     rng = np.random.default_rng(seed)
-    for split, stem, n in (("train", "train", ntrain), ("val", "t10k", ntest)):
-        x, y = read_idx(find(src, stem + "-images-idx3-ubyte")), read_idx(find(src, stem + "-labels-idx1-ubyte"))
-        for i in range(n):
-            item = np.asarray(Image.fromarray(x[i]).resize((size, size), Image.BILINEAR), np.float32) / 255
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
+    for split, n in (("train", ntrain), ("val", ntest)):
+        labels = np.arange(n) % JPEG_CLASSES
+        rng.shuffle(labels)
+        for i, k in enumerate(labels):
             bg = np.asarray(Image.fromarray(rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)).resize(
                 (size, size), Image.BICUBIC), np.float32)
-            fg = rng.integers(0, 256, 3).astype(np.float32)
-            img = bg * (1 - item[..., None]) + fg * item[..., None] + rng.normal(0, 8, (size, size, 3))
-            d = os.path.join(out, split, "c%d" % y[i])
+            grey = bg.mean(2, keepdims=True)
+            bg = grey + BG_SATURATION * (bg - grey)
+            hue = (k / JPEG_CLASSES + rng.normal(0, HUE_SD / 360.0)) % 1.0
+            fg = 255 * np.array(colorsys.hsv_to_rgb(hue, rng.uniform(0.6, 1), rng.uniform(0.6, 1)),
+                                np.float32)
+            r = rng.uniform(R_MIN, R_MAX) * size
+            cy, cx = rng.uniform(0.35, 0.65, 2) * size
+            inside = shape_mask(SHAPES[rng.integers(len(SHAPES))], yy, xx, cy, cx, r,
+                                rng.uniform(0, 2 * np.pi))
+            img = np.where(inside[..., None], fg, bg) + rng.normal(0, 10, (size, size, 3))
+            d = os.path.join(out, split, "c%d" % k)
             os.makedirs(d, exist_ok=True)
             Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(
                 os.path.join(d, "%s%05d.jpg" % (split, i)), "JPEG", quality=90)
@@ -84,12 +132,14 @@ def fmnist_jpeg(src, out, ntrain, ntest, size, seed):
 def run(a):
     import timm
     import timm.optim
+    import timm.scheduler
     import torch
     from torchvision import datasets, transforms
 
     (kind, data, model_name, chans, size, batch, lr, wd, smooth, scale_min, mean, std,
-     threads, workers, seed) = a
-    chans, size, batch, threads, workers, seed = map(int, (chans, size, batch, threads, workers, seed))
+     threads, workers, seed, epochs) = a
+    chans, size, batch, threads, workers, seed, epochs = map(
+        int, (chans, size, batch, threads, workers, seed, epochs))
     lr, wd, smooth, scale_min, mean, std = map(float, (lr, wd, smooth, scale_min, mean, std))
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -118,34 +168,50 @@ def run(a):
     crit = torch.nn.CrossEntropyLoss(label_smoothing=smooth)
     loader = torch.utils.data.DataLoader(train, batch_size=batch, shuffle=True, drop_last=True,
                                          num_workers=workers, persistent_workers=False)
-    model.train()
-    seen, t0 = 0, time.perf_counter()
-    for x, y in loader:
-        loss = crit(model(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        seen += x.shape[0]
-    train_s = time.perf_counter() - t0
-    model.eval()
-    correct = total = 0
-    with torch.no_grad():
-        for x, y in torch.utils.data.DataLoader(test, batch_size=batch, num_workers=workers):
-            correct += (model(x).argmax(1) == y).sum().item()
-            total += y.shape[0]
+    # timm's train.py: cosine over the epochs, stepped after each one; the
+    # other arguments are czoo's schema defaults (= timm's).
+    sched = timm.scheduler.CosineLRScheduler(opt, t_initial=epochs, lr_min=0.0, warmup_t=0,
+                                             warmup_lr_init=1e-5, cycle_decay=0.5, cycle_limit=1)
+
+    def evaluate():
+        model.eval()
+        correct = total = 0
+        with torch.no_grad():
+            for x, y in torch.utils.data.DataLoader(test, batch_size=batch, num_workers=workers):
+                correct += (model(x).argmax(1) == y).sum().item()
+                total += y.shape[0]
+        return correct, total
+
+    seen, train_s = 0, 0.0
+    for epoch in range(epochs):
+        model.train()
+        t0 = time.perf_counter()
+        for x, y in loader:
+            loss = crit(model(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            seen += x.shape[0]
+        train_s += time.perf_counter() - t0
+        sched.step(epoch + 1)
+        if os.environ.get("BENCH_EVAL_EVERY_EPOCH") and epoch + 1 < epochs:
+            c, t = evaluate()
+            print("epoch %d top1 %.2f loss %.4f" % (epoch, 100.0 * c / t, loss.item()), file=sys.stderr)
+    correct, total = evaluate()
     print("images %d" % seen)
     print("train_s %.2f" % train_s)
     print("images_per_s %.1f" % (seen / train_s))
     print("last_loss %.4f" % loss.item())
     print("top1 %.2f" % (100.0 * correct / total))
+    print("test_images %d" % total)
 
 
 def main():
     cmd = sys.argv[1]
     if cmd == "fmnist-subset":
         fmnist_subset(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
-    elif cmd == "fmnist-jpeg":
-        fmnist_jpeg(sys.argv[2], sys.argv[3], *map(int, sys.argv[4:8]))
+    elif cmd == "shapes-jpeg":
+        shapes_jpeg(sys.argv[2], *map(int, sys.argv[3:7]))
     elif cmd == "run":
         run(sys.argv[2:])
     else:
