@@ -7,7 +7,7 @@
 # Batch 1 and 32, 2 threads each side (onnxruntime: intra-op 2, inter-op
 # 1, sequential, all graph optimizations, so its QDQ pairs run as its
 # integer kernels), median of the timed runs after a warm-up, best of
-# BENCH_ROUNDS (3) rounds that alternate the two sides. Both sides' outputs
+# BENCH_ROUNDS (10) rounds that alternate the two sides. Both sides' outputs
 # are compared (share within one output quantization step, printed).
 # Usage: bench_int8.sh [BUILD_DIR]
 set -euo pipefail
@@ -16,7 +16,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 build="${1:-$here/../build}"
 bin="$build/bench/czoo_bench_int8" exporter="$build/bench/czoo_bench_infer"
 threads="${BENCH_THREADS:-2}" warmup=5
-runs1="${BENCH_RUNS1:-200}" runs32="${BENCH_RUNS32:-20}" rounds="${BENCH_ROUNDS:-3}"
+runs1="${BENCH_RUNS1:-200}" runs32="${BENCH_RUNS32:-20}" rounds="${BENCH_ROUNDS:-10}"
 py="$here/../.venv/bin/python3"
 export PYTHONPATH="$here/../.venv/onnx-quant${PYTHONPATH:+:$PYTHONPATH}"
 for b in "$bin" "$exporter"; do
